@@ -1,0 +1,95 @@
+"""Replications of a scenario and their KPIs as means with 95 % confidence intervals."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from twin.line import ReplicationResult, run_replication
+from twin.scenario import Scenario
+from twin.stats import Estimate, estimate
+
+HEADLINE_KPIS = ("throughput_per_hour", "lead_time_s", "lead_time_p50_s", "lead_time_p95_s", "wip")
+
+
+@dataclass
+class RunResult:
+    """All replications of one scenario, and their summary."""
+
+    scenario: Scenario
+    replications: list[ReplicationResult]
+
+    @property
+    def kpis(self) -> dict[str, Estimate]:
+        names = list(self.replications[0].kpis)
+        return {
+            name: _estimate([r.kpis.get(name, math.nan) for r in self.replications])
+            for name in names
+        }
+
+    @property
+    def elements(self) -> dict[str, dict]:
+        """Per element: type, mean utilisation and mean share of time in each state."""
+        summary: dict[str, dict] = {}
+        count = len(self.replications)
+        for element_id, first in self.replications[0].elements.items():
+            entry: dict = {"type": first["type"]}
+            runs = [r.elements[element_id] for r in self.replications]
+            for name in ("utilisation", "mean_level", "parts_out", "throughput_per_hour"):
+                if name in first:
+                    values = [run[name] for run in runs]
+                    entry[name] = None if None in values else sum(values) / count
+            if "states" in first:
+                states: dict[str, float] = {}
+                for run in runs:
+                    for state, share in run["states"].items():
+                        states[state] = states.get(state, 0.0) + share / count
+                entry["states"] = dict(sorted(states.items()))
+            summary[element_id] = entry
+        return summary
+
+    def to_json(self) -> dict:
+        run = self.scenario.run
+        return {
+            "scenario": self.scenario.name,
+            "seed": run.seed,
+            "replications": len(self.replications),
+            "horizon_s": run.horizon_s,
+            "warmup_s": run.warmup_s,
+            "kpis": {name: e.to_json() for name, e in self.kpis.items()},
+            "elements": _finite(self.elements),
+        }
+
+
+def _estimate(values: list[float]) -> Estimate:
+    finite = [v for v in values if math.isfinite(v)]
+    if len(finite) < len(values):
+        # A KPI that some replication could not measure (no part left) has no honest mean.
+        return Estimate(math.nan, None, tuple(values))
+    return estimate(values)
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
+def run_experiment(
+    scenario: Scenario,
+    *,
+    on_replication: Callable[[ReplicationResult], None] | None = None,
+    observer_factory: Callable[[int], object] | None = None,
+) -> RunResult:
+    """Run every replication the scenario asks for, in order, each on its own random streams."""
+    results = []
+    for replication in range(scenario.run.replications):
+        observer = observer_factory(replication) if observer_factory is not None else None
+        result = run_replication(scenario, replication, observer=observer)
+        results.append(result)
+        if on_replication is not None:
+            on_replication(result)
+    return RunResult(scenario, results)

@@ -1,0 +1,90 @@
+"""An accumulating conveyor: parts travel length/speed, queue at the end, never overtake."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from twin.line.element import Element
+from twin.line.states import BLOCKED, STARVED, WORKING, LevelGauge, StateClock
+
+
+class Conveyor(Element):
+    """At most `capacity` parts on the belt, spaced at least length/capacity apart at the exit.
+
+    A part reaches the end ``travel_s`` after it entered, but not sooner than the spacing after
+    the part ahead of it left: after a blockage clears, queued parts leave one gap apart.
+    """
+
+    kind = "conveyor"
+
+    def __init__(self, line, element_id: str, spec) -> None:
+        super().__init__(line, element_id, spec)
+        self.capacity = spec.capacity
+        self.travel_s = spec.length_m / spec.speed_m_per_s
+        self.gap_s = self.travel_s / spec.capacity
+        self.belt: deque = deque()  # (part, time it would reach the end on a free belt)
+        self.gauge = LevelGauge(self.env, self.capacity)
+        self.clock = StateClock(self.env, element_id, 0, STARVED, self.observer)
+        self.last_exit_s = -self.gap_s
+        self.wake = None
+
+    def start(self) -> None:
+        self.env.process(self.run())
+
+    def can_accept(self) -> bool:
+        return len(self.belt) < self.capacity
+
+    def content(self) -> int:
+        return len(self.belt)
+
+    def accept(self, part) -> None:
+        self.belt.append((part, self.env.now + self.travel_s))
+        self._level(+1)
+        wake = self.wake
+        if wake is not None:
+            self.wake = None
+            wake.succeed()
+
+    def _level(self, delta: int) -> None:
+        self.gauge.add(delta)
+        if self.observer is not None:
+            self.observer.level(self.env.now, self.id, self.gauge.level)
+
+    def run(self):
+        env = self.env
+        belt = self.belt
+        clock = self.clock
+        router = self.router
+        while True:
+            if not belt:
+                clock.set(STARVED)
+                self.wake = env.event()
+                yield self.wake
+            clock.set(WORKING)
+            part, arrive_s = belt[0]
+            arrive_s = max(arrive_s, self.last_exit_s + self.gap_s)
+            if arrive_s > env.now:
+                yield env.timeout(arrive_s - env.now)
+            target = router.select()
+            if target is None:
+                clock.set(BLOCKED)
+                yield from self.send_when_room(part)
+            else:
+                self.hand_over(part, target)
+            belt.popleft()
+            self._level(-1)
+            self.last_exit_s = env.now
+            self._room_freed()
+
+    def reset_statistics(self) -> None:
+        self.clock.reset()
+        self.gauge.reset()
+
+    def statistics(self, elapsed_s: float) -> dict:
+        self.gauge.close()
+        mean_level = self.gauge.area / elapsed_s if elapsed_s > 0 else 0.0
+        return {
+            "utilisation": mean_level / self.capacity,
+            "mean_level": mean_level,
+            "states": self.clock.fractions(elapsed_s),
+        }

@@ -1,0 +1,105 @@
+"""What every element of a line shares: taking parts in, handing them on, waiting for room."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class Part:
+    """A workpiece: created by a source, leaves at a sink."""
+
+    id: int
+    created_s: float
+
+
+class Waiter:
+    """A one-shot wish to be told when a full element has room again.
+
+    Registered on every element a sender watches; the first call that succeeds marks it
+    done so the copies left on the other elements do nothing.
+    """
+
+    __slots__ = ("done", "fn")
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+        self.done = False
+
+    def __call__(self) -> None:
+        if not self.done:
+            self.fn(self)
+
+
+class Element:
+    """Base of line elements. Subclasses define ``can_accept``, ``accept`` and ``content``."""
+
+    kind = "element"
+
+    def __init__(self, line, element_id: str, spec) -> None:
+        self.line = line
+        self.env = line.env
+        self.id = element_id
+        self.spec = spec
+        self.observer = line.observer
+        self.router = None  # set once all elements exist
+        self._waiting: deque[Waiter] = deque()
+
+    # Receiving side -------------------------------------------------------------------------
+
+    def can_accept(self) -> bool:
+        raise NotImplementedError
+
+    def accept(self, part: Part) -> None:
+        raise NotImplementedError
+
+    def content(self) -> int:
+        """Parts inside the element (for shortest-queue routing)."""
+        raise NotImplementedError
+
+    def wait_for_room(self, waiter: Waiter) -> None:
+        self._waiting.append(waiter)
+
+    def _room_freed(self) -> None:
+        """Let waiting senders in, first come first served, while there is room."""
+        waiting = self._waiting
+        # Each waiter is popped once; one that cannot use the room re-registers itself.
+        for _ in range(len(waiting)):
+            if not waiting or not self.can_accept():
+                return
+            waiting.popleft()()
+
+    # Sending side ---------------------------------------------------------------------------
+
+    def hand_over(self, part: Part, target: Element) -> None:
+        self.router.commit(target)
+        target.accept(part)
+        if self.observer is not None:
+            self.observer.move(self.env.now, part.id, self.id, target.id)
+
+    def send_when_room(self, part: Part):
+        """SimPy process body: wait until a target has room, then hand ``part`` over."""
+        done = self.env.event()
+
+        def on_room(waiter: Waiter) -> None:
+            target = self.router.select()
+            if target is None:
+                for element in self.router.watch():
+                    element.wait_for_room(waiter)
+                return
+            waiter.done = True
+            self.hand_over(part, target)
+            done.succeed()
+
+        waiter = Waiter(on_room)
+        for element in self.router.watch():
+            element.wait_for_room(waiter)
+        yield done
+
+    def reset_statistics(self) -> None:
+        """Forget statistics gathered so far (end of the warm-up)."""
+
+    def statistics(self, elapsed_s: float) -> dict:
+        """``{"utilisation": u, "states": {state: fraction}}`` plus type-specific figures."""
+        return {}

@@ -1,0 +1,161 @@
+"""A line built from a scenario and run for one replication on a SimPy clock."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from twin.distributions import Distribution, Sampler
+from twin.line.buffer import Buffer
+from twin.line.conveyor import Conveyor
+from twin.line.element import Element, Part
+from twin.line.routing import make_router
+from twin.line.sink import Sink
+from twin.line.source import Source
+from twin.line.states import LevelGauge, Observer
+from twin.line.station import Station
+from twin.line.streams import stream
+from twin.scenario import Scenario
+
+ELEMENT_CLASSES: dict[str, type[Element]] = {
+    "source": Source,
+    "station": Station,
+    "buffer": Buffer,
+    "conveyor": Conveyor,
+    "sink": Sink,
+}
+
+
+@dataclass
+class ReplicationResult:
+    """What one replication measured, after the warm-up."""
+
+    replication: int
+    kpis: dict[str, float]
+    elements: dict[str, dict]
+    end_s: float
+    parts_out: int
+    lead_times_s: list[float] = field(repr=False, default_factory=list)
+
+
+class Line:
+    """The elements of a scenario wired by its flow, on one SimPy environment."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        replication: int = 0,
+        env: simpy.Environment | None = None,
+        observer: Observer | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.replication = replication
+        self.env = env if env is not None else simpy.Environment()
+        self.observer = observer
+        self.seed = scenario.run.seed
+        self.warmup_s = scenario.run.warmup_s
+        self.wip = LevelGauge(self.env)
+        self.lead_times_s: list[float] = []
+        self.parts_out = 0
+        self.stop_after_parts = scenario.run.parts
+        self.stopped = self.env.event()
+        self._next_part_id = 0
+        self._measuring_since_s = 0.0 if self.warmup_s == 0 else math.inf
+        self.elements: dict[str, Element] = {
+            element_id: ELEMENT_CLASSES[spec.type](self, element_id, spec)
+            for element_id, spec in scenario.elements.items()
+        }
+        for element_id, route in scenario.routes.items():
+            targets = [self.elements[t] for t in route.targets]
+            self.elements[element_id].router = make_router(
+                targets,
+                route.rule,
+                route.weights,
+                lambda element_id=element_id: self.stream(element_id, "routing"),
+            )
+
+    def stream(self, element_id: str, purpose: str) -> np.random.Generator:
+        return stream(self.seed, self.replication, element_id, purpose)
+
+    def sampler(self, element_id: str, purpose: str, distribution: Distribution) -> Sampler:
+        return distribution.sampler(self.stream(element_id, purpose))
+
+    def new_part(self) -> Part:
+        self._next_part_id += 1
+        self.wip.add(1)
+        return Part(self._next_part_id, self.env.now)
+
+    def part_left(self, part: Part) -> None:
+        self.wip.add(-1)
+        now = self.env.now
+        if now >= self._measuring_since_s:
+            self.parts_out += 1
+            self.lead_times_s.append(now - part.created_s)
+            if self.parts_out == self.stop_after_parts and not self.stopped.triggered:
+                self.stopped.succeed()
+
+    def _end_warmup(self):
+        yield self.env.timeout(self.warmup_s)
+        self._measuring_since_s = self.env.now
+        self.wip.reset()
+        for element in self.elements.values():
+            element.reset_statistics()
+
+    def run(self) -> ReplicationResult:
+        """Run until the horizon or the part count, whichever comes first."""
+        env = self.env
+        if self.warmup_s > 0:
+            env.process(self._end_warmup())
+        for element in self.elements.values():
+            start = getattr(element, "start", None)
+            if start is not None:
+                start()
+        horizon_s = self.scenario.run.horizon_s
+        if self.stop_after_parts is None:
+            env.run(until=horizon_s)
+        else:
+            until = self.stopped
+            if horizon_s is not None:
+                until = self.stopped | env.timeout(horizon_s - env.now)
+            env.run(until=until)
+        return self._result()
+
+    def _result(self) -> ReplicationResult:
+        end_s = self.env.now
+        elapsed_s = end_s - min(self._measuring_since_s, end_s)
+        self.wip.close()
+        kpis: dict[str, float] = {}
+        kpis["throughput_per_hour"] = self.parts_out / elapsed_s * 3600 if elapsed_s else 0.0
+        if self.lead_times_s:
+            lead = np.asarray(self.lead_times_s)
+            kpis["lead_time_s"] = float(lead.mean())
+            p50, p95 = np.percentile(lead, [50, 95])
+            kpis["lead_time_p50_s"] = float(p50)
+            kpis["lead_time_p95_s"] = float(p95)
+        else:
+            kpis["lead_time_s"] = kpis["lead_time_p50_s"] = kpis["lead_time_p95_s"] = math.nan
+        kpis["wip"] = self.wip.area / elapsed_s if elapsed_s else 0.0
+        elements: dict[str, dict] = {}
+        for element_id, element in self.elements.items():
+            stats = element.statistics(elapsed_s)
+            elements[element_id] = {"type": element.kind, **stats}
+            for name in ("utilisation", "mean_level", "throughput_per_hour"):
+                if stats.get(name) is not None:
+                    kpis[f"{element_id}.{name}"] = stats[name]
+        return ReplicationResult(
+            replication=self.replication,
+            kpis=kpis,
+            elements=elements,
+            end_s=end_s,
+            parts_out=self.parts_out,
+            lead_times_s=self.lead_times_s,
+        )
+
+
+def run_replication(scenario: Scenario, replication: int = 0, observer=None) -> ReplicationResult:
+    """Build the line afresh and run one replication of ``scenario``."""
+    return Line(scenario, replication=replication, observer=observer).run()

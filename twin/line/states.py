@@ -1,0 +1,98 @@
+"""Element states and the clock that accounts exactly for the time spent in each."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+WORKING = "working"
+STARVED = "starved"
+BLOCKED = "blocked"
+DOWN = "down"
+SETUP = "setup"
+IDLE = "idle"
+
+STATION_STATES = (WORKING, STARVED, BLOCKED, DOWN, SETUP)
+
+
+class Observer(Protocol):
+    """Receives what happens on the line as it happens (the run recorder is one)."""
+
+    def state(self, time_s: float, element_id: str, place: int, state: str) -> None: ...
+
+    def move(self, time_s: float, part_id: int, from_id: str, to_id: str) -> None: ...
+
+    def level(self, time_s: float, element_id: str, level: int) -> None: ...
+
+
+class StateClock:
+    """Time spent in each state by one place of an element, since the last reset."""
+
+    __slots__ = ("_env", "element_id", "observer", "place", "since", "state", "totals")
+
+    def __init__(self, env, element_id: str, place: int, state: str, observer: Observer | None):
+        self._env = env
+        self.element_id = element_id
+        self.place = place
+        self.observer = observer
+        self.state = state
+        self.since = env.now
+        self.totals: dict[str, float] = {}
+        if observer is not None:
+            observer.state(env.now, element_id, place, state)
+
+    def set(self, state: str) -> None:
+        if state == self.state:
+            return
+        now = self._env.now
+        totals = self.totals
+        totals[self.state] = totals.get(self.state, 0.0) + (now - self.since)
+        self.since = now
+        self.state = state
+        if self.observer is not None:
+            self.observer.state(now, self.element_id, self.place, state)
+
+    def reset(self) -> None:
+        """Forget the time so far (end of the warm-up)."""
+        self.totals = {}
+        self.since = self._env.now
+
+    def fractions(self, elapsed_s: float) -> dict[str, float]:
+        """Share of ``elapsed_s`` spent in each state, counting the current one up to now."""
+        totals = dict(self.totals)
+        totals[self.state] = totals.get(self.state, 0.0) + (self._env.now - self.since)
+        return {state: t / elapsed_s for state, t in totals.items()} if elapsed_s > 0 else {}
+
+
+class LevelGauge:
+    """Time-average of a count (parts in a buffer, on a belt, in the line)."""
+
+    __slots__ = ("_env", "area", "capacity", "empty_s", "full_s", "level", "since")
+
+    def __init__(self, env, capacity: float = float("inf")) -> None:
+        self._env = env
+        self.capacity = capacity
+        self.level = 0
+        self.area = 0.0
+        self.full_s = 0.0
+        self.empty_s = 0.0
+        self.since = env.now
+
+    def add(self, delta: int) -> None:
+        now = self._env.now
+        span = now - self.since
+        if span:
+            level = self.level
+            self.area += level * span
+            if level == 0:
+                self.empty_s += span
+            elif level >= self.capacity:
+                self.full_s += span
+            self.since = now
+        self.level += delta
+
+    def reset(self) -> None:
+        self.area = self.full_s = self.empty_s = 0.0
+        self.since = self._env.now
+
+    def close(self) -> None:
+        self.add(0)

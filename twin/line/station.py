@@ -1,0 +1,120 @@
+"""A station: up to `capacity` places working in parallel, each blocking after service."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from twin.line.element import Element
+from twin.line.states import BLOCKED, DOWN, SETUP, STARVED, WORKING, StateClock
+
+
+class Place:
+    """One processing place of a station: its own part, state, and failure clock.
+
+    Failures are operation-dependent: the time to failure runs down only while the place
+    works, and a failure interrupts the part, which resumes after the repair.
+    """
+
+    __slots__ = ("clock", "incoming", "index", "station", "ttf_left_s", "wake")
+
+    def __init__(self, station: Station, index: int) -> None:
+        self.station = station
+        self.index = index
+        self.incoming = None
+        self.wake = None
+        self.clock = StateClock(station.env, station.id, index, STARVED, station.observer)
+        self.ttf_left_s = station.draw_mtbf() if station.draw_mtbf is not None else 0.0
+
+    def run(self):
+        station = self.station
+        env = station.env
+        clock = self.clock
+        timeout = env.timeout
+        draw_process = station.draw_process
+        draw_mtbf = station.draw_mtbf
+        draw_mttr = station.draw_mttr
+        draw_setup = station.draw_setup
+        setup_every = station.setup_every
+        router = station.router
+        while True:
+            part = self.incoming
+            if part is None:
+                clock.set(STARVED)
+                self.wake = env.event()
+                yield self.wake
+                part = self.incoming
+            self.incoming = None
+            if draw_setup is not None and station.parts_started % setup_every == 0:
+                clock.set(SETUP)
+                yield timeout(draw_setup())
+            station.parts_started += 1
+            clock.set(WORKING)
+            remaining_s = draw_process()
+            if draw_mtbf is not None:
+                while remaining_s >= self.ttf_left_s:
+                    yield timeout(self.ttf_left_s)
+                    remaining_s -= self.ttf_left_s
+                    clock.set(DOWN)
+                    yield timeout(draw_mttr())
+                    clock.set(WORKING)
+                    self.ttf_left_s = draw_mtbf()
+                self.ttf_left_s -= remaining_s
+            yield timeout(remaining_s)
+            target = router.select()
+            if target is None:
+                clock.set(BLOCKED)
+                yield from station.send_when_room(part)
+            else:
+                station.hand_over(part, target)
+            station.parts_inside -= 1
+            station.free.append(self)
+            station._room_freed()
+
+
+class Station(Element):
+    kind = "station"
+
+    def __init__(self, line, element_id: str, spec) -> None:
+        super().__init__(line, element_id, spec)
+        self.draw_process = line.sampler(element_id, "process", spec.process)
+        failures = spec.failures
+        self.draw_mtbf = line.sampler(element_id, "mtbf", failures.mtbf) if failures else None
+        self.draw_mttr = line.sampler(element_id, "mttr", failures.mttr) if failures else None
+        setup = spec.setup
+        self.draw_setup = line.sampler(element_id, "setup", setup.time) if setup else None
+        self.setup_every = setup.every if setup else 1
+        self.parts_started = 0
+        self.parts_inside = 0
+        self.places = [Place(self, i) for i in range(spec.capacity)]
+        self.free: deque[Place] = deque(self.places)
+
+    def start(self) -> None:
+        for place in self.places:
+            self.env.process(place.run())
+
+    def can_accept(self) -> bool:
+        return bool(self.free)
+
+    def content(self) -> int:
+        return self.parts_inside
+
+    def accept(self, part) -> None:
+        place = self.free.popleft()
+        place.incoming = part
+        self.parts_inside += 1
+        wake = place.wake
+        if wake is not None:
+            place.wake = None
+            wake.succeed()
+
+    def reset_statistics(self) -> None:
+        for place in self.places:
+            place.clock.reset()
+
+    def statistics(self, elapsed_s: float) -> dict:
+        # A station's state shares are the mean over its places (each place is one server).
+        states: dict[str, float] = {}
+        for place in self.places:
+            for state, share in place.clock.fractions(elapsed_s).items():
+                states[state] = states.get(state, 0.0) + share / len(self.places)
+        return {"utilisation": states.get(WORKING, 0.0), "states": states}
