@@ -279,7 +279,7 @@ def _duration(value: object, what: str, *, positive: bool = False) -> float:
         need = "greater than 0" if positive else "0 or more"
         raise ValueError(f"{what} {value!r} is not allowed; it must be {need}")
     if math.isinf(seconds):
-        raise ValueError(f"{what} {value!r} is not allowed; use a finite {VALID_DURATIONS}")
+        raise ValueError(f"{what} {value!r} is not allowed; it must be finite, {VALID_DURATIONS}")
     return seconds
 
 

@@ -24,6 +24,12 @@ app = typer.Typer(
 )
 
 
+def _console(*, stderr: bool = False) -> Console:
+    """A console; tables get room to breathe when output goes to a file or a pipe."""
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=120)
+
+
 def _fail(error: TwinError) -> None:
     """Bad input: one paragraph on stderr, exit status 2, no traceback."""
     Console(stderr=True, soft_wrap=True).print(
@@ -63,7 +69,7 @@ def run(
         if value is not None:
             settings.append(f"run.{name}={value}")
     loaded = _load(scenario, settings)
-    console = Console(stderr=json_path is not None and str(json_path) == "-")
+    console = _console(stderr=json_path is not None and str(json_path) == "-")
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -57,40 +57,40 @@ def kpi_table(result: RunResult) -> Table:
     return table
 
 
-def state_bar(states: dict[str, float], width: int = 30) -> Text:
-    """A one-line bar of state shares, each state in its colour."""
-    bar = Text()
-    used = 0
-    items = sorted(states.items(), key=lambda kv: -kv[1])
-    for index, (state, share) in enumerate(items):
-        cells = round(share * width) if index < len(items) - 1 else width - used
-        cells = max(0, min(cells, width - used))
-        bar.append("█" * cells, style=STATE_COLOURS.get(state, "white"))
-        used += cells
-    return bar
+STATE_COLUMNS = ("working", "setup", "down", "blocked", "starved")
+
+
+def _share(states: dict[str, float], state: str) -> Text:
+    share = states.get(state)
+    if share is None:
+        return Text("")
+    return Text(f"{share:.1%}", style=STATE_COLOURS[state] if share >= 0.005 else "bright_black")
 
 
 def element_table(result: RunResult) -> Table:
+    """Utilisation and share of time in each state, per element (means over replications)."""
     table = Table(title="Elements (means over replications)", title_justify="left")
     table.add_column("element")
     table.add_column("type")
-    table.add_column("utilisation", justify="right")
-    table.add_column("states")
-    table.add_column("shares")
+    table.add_column("util.", justify="right")
+    shown = [
+        state
+        for state in STATE_COLUMNS
+        if any(e.get("states", {}).get(state, 0) > 0 for e in result.elements.values())
+    ]
+    for state in shown:
+        table.add_column(state, justify="right")
+    table.add_column("mean level", justify="right")
     for element_id, entry in result.elements.items():
-        states = entry.get("states", {})
-        shares = ", ".join(
-            f"{s} {v:.0%}" for s, v in sorted(states.items(), key=lambda kv: -kv[1]) if v >= 0.005
-        )
         if entry["type"] == "sink":
-            shares = f"{entry['parts_out']:.0f} parts out per replication"
-        if "mean_level" in entry:
-            shares += f"; mean level {entry['mean_level']:.2f}"
+            continue
+        states = entry.get("states", {}) if entry["type"] != "buffer" else {}
+        level = entry.get("mean_level")
         table.add_row(
             element_id,
             entry["type"],
-            _number(entry.get("utilisation")) if entry.get("utilisation") is not None else "—",
-            state_bar(states) if states else Text(""),
-            shares,
+            _number(entry.get("utilisation")),
+            *(_share(states, state) for state in shown),
+            _number(level) if level is not None else "",
         )
     return table

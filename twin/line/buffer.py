@@ -30,6 +30,18 @@ class Buffer(Element):
     def content(self) -> int:
         return len(self.queue)
 
+    def wait_for_room(self, waiter: Waiter) -> None:
+        super().wait_for_room(waiter)
+        if self.capacity == 0:
+            # A hand-over point has room exactly when a target has: pass the wish on to them.
+            relay = Waiter(self._relay_room)
+            for element in self.router.watch():
+                element.wait_for_room(relay)
+
+    def _relay_room(self, relay: Waiter) -> None:
+        relay.done = True
+        self._room_freed()
+
     def accept(self, part) -> None:
         self.queue.append(part)
         self._level(+1)

@@ -12,7 +12,8 @@ class Place:
     """One processing place of a station: its own part, state, and failure clock.
 
     Failures are operation-dependent: the time to failure runs down only while the place
-    works, and a failure interrupts the part, which resumes after the repair.
+    works, and a failure interrupts the part, which resumes after the repair. A failure due
+    at the very instant a part finishes comes after the part is done.
     """
 
     __slots__ = ("clock", "incoming", "index", "station", "ttf_left_s", "wake")
@@ -51,7 +52,7 @@ class Place:
             clock.set(WORKING)
             remaining_s = draw_process()
             if draw_mtbf is not None:
-                while remaining_s >= self.ttf_left_s:
+                while remaining_s > self.ttf_left_s:
                     yield timeout(self.ttf_left_s)
                     remaining_s -= self.ttf_left_s
                     clock.set(DOWN)

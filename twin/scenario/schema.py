@@ -105,7 +105,7 @@ class Setup(_Strict):
     @classmethod
     def _plain_time(cls, data: Any) -> Any:
         # `setup: 30s` is the common short form: a setup before every part.
-        if not (isinstance(data, dict) and "time" in data):
+        if not (isinstance(data, dict) and data.keys() & {"time", "every"}):
             return {"time": data}
         return data
 

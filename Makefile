@@ -1,0 +1,39 @@
+# twin — the two commands the README promises, on a fresh machine with only Python 3.11.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Reinstall only when the project's dependencies change.
+STAMP_APP  := $(VENV)/.installed-app
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_APP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(STAMP_APP)
+
+demo: $(STAMP_APP)
+	@for scenario in scenarios/*.yaml; do \
+		$(BIN)/twin run "$$scenario" || exit $$?; \
+	done
+
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check twin tests benchmarks
+	$(BIN)/ruff format --check twin tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP_APP)
+	$(BIN)/python benchmarks/line_engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache twin-runs
