@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 # Lentz's method replaces exact zeros by this so that no division by zero can happen.
 _TINY = 1e-300
@@ -75,25 +76,64 @@ def _beta_fraction(a: float, b: float, x: float) -> float:
     raise ArithmeticError(f"incomplete beta fraction did not converge (a={a}, b={b}, x={x})")
 
 
-def _inc_beta_pair(
-    a: float, b: float, x: float, y: float, log_x: float, log_y: float
-) -> tuple[float, float]:
-    """(I_x(a, b), 1 - I_x(a, b)), with y = 1 - x and both logs given by the caller.
+def _inc_beta(a: float, b: float, x: float, log_x: float, log_y: float) -> float:
+    """I_x(a, b) by its continued fraction; valid for x < (a + 1) / (a + b + 2).
 
-    The caller computes x, y and their logs without cancellation; whichever of the two results
-    is evaluated directly keeps full relative accuracy even when it is tiny.
+    The logs of x and y = 1 - x come from the caller, who can compute them without the
+    cancellation that log(1 - x) would suffer when x is near 1.
     """
-    if x <= 0.0:
-        return 0.0, 1.0
-    if y <= 0.0:
-        return 1.0, 0.0
-    if x < (a + 1.0) / (a + b + 2.0):
-        front = math.exp(a * log_x + b * log_y - _log_beta(a, b)) / a
-        direct = front * _beta_fraction(a, b, x)
-        return direct, 1.0 - direct
-    front = math.exp(b * log_y + a * log_x - _log_beta(a, b)) / b
-    swapped = front * _beta_fraction(b, a, y)
-    return 1.0 - swapped, swapped
+    front = math.exp(a * log_x + b * log_y - _log_beta(a, b)) / a
+    if front == 0.0:  # x^a underflowed: the fraction need not (and may not) be evaluated
+        return 0.0
+    return front * _beta_fraction(a, b, x)
+
+
+def _half_series_coefficients(n: int) -> tuple[float, ...]:
+    """First n Taylor coefficients of sqrt(v / (1 - e^-v)) around v = 0.
+
+    Computed exactly with fractions (reciprocal of (1 - e^-v)/v, then its square root), so the
+    constants are exact to the last bit instead of copied from a table.
+    """
+    w = [Fraction((-1) ** k, math.factorial(k + 1)) for k in range(n)]  # (1 - e^-v) / v
+    inv = [Fraction(1)]
+    for k in range(1, n):
+        inv.append(-sum((w[j] * inv[k - j] for j in range(1, k + 1)), Fraction(0)))
+    root = [Fraction(1)]
+    for k in range(1, n):
+        root.append((inv[k] - sum((root[j] * root[k - j] for j in range(1, k)), Fraction(0))) / 2)
+    return tuple(float(c) for c in root)
+
+
+_HALF_SERIES = _half_series_coefficients(40)
+# From this a = df/2 on, the continued fraction loses ~1e-16 * a of relative accuracy in the
+# tail (its value is huge and built from nearly cancelling terms), so the series takes over.
+_SERIES_FROM_A = 50.0
+
+
+def _upper_beta_half_large_a(a: float, u: float) -> float:
+    """I_x(a, 1/2) with x = e^-u, for a >= _SERIES_FROM_A and 0 < u <= 1.
+
+    With s = e^-v the integral becomes the integral over v > u of e^(-a v) v^(-1/2) g(v), where
+    g(v) = sqrt(v / (1 - e^-v)) = sum g_k v^k; each term integrates to an incomplete gamma
+    Gamma(k + 1/2, a u) / a^(k + 1/2) =: P_k. The terms shrink like ((u + k/a) / 2 pi)^k, and
+    the series' asymptotic divergence only starts near k ~ 2 pi a, far beyond what is used.
+    """
+    z = a * u
+    p_k = math.sqrt(math.pi / a) * math.erfc(math.sqrt(z))  # P_0: Gamma(1/2, z) = sqrt(pi) erfc
+    e_term = math.exp(-z) / a
+    u_power = math.sqrt(u)  # u^(k - 1/2)
+    total = p_k
+    for k in range(1, len(_HALF_SERIES)):
+        # Gamma(s + 1, z) = s Gamma(s, z) + z^s e^-z: every part positive, so stable upwards.
+        p_k = (k - 0.5) / a * p_k + u_power * e_term
+        u_power *= u
+        term = _HALF_SERIES[k] * p_k
+        total += term
+        if abs(term) <= 1e-17 * total:
+            break
+    if total <= 0.0:  # the tail underflowed
+        return 0.0
+    return math.exp(math.log(total) - _log_beta(a, 0.5))
 
 
 # --- Student t ------------------------------------------------------------------------------
@@ -127,7 +167,16 @@ def _t_split(t: float, df: float) -> tuple[float, float]:
         x, y = r / (1.0 + r), 1.0 / (1.0 + r)
         log_y = -math.log1p(r)
         log_x = math.log(r) + log_y if r > 0.0 else -math.inf
-    return _inc_beta_pair(df / 2.0, 0.5, x, y, log_x, log_y)
+    a = df / 2.0
+    if x >= (a + 1.0) / (a + 2.5):
+        # Near the centre the fraction converges only for I_y(1/2, a), the mass inside |t|.
+        inside = _inc_beta(0.5, a, y, log_y, log_x)
+        return 1.0 - inside, inside
+    if a >= _SERIES_FROM_A and -log_x <= 1.0:
+        outside = _upper_beta_half_large_a(a, -log_x)
+    else:
+        outside = _inc_beta(a, 0.5, x, log_x, log_y)
+    return outside, 1.0 - outside
 
 
 def _t_pdf(t: float, df: float) -> float:

@@ -9,11 +9,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from twin import __version__
 from twin.errors import TwinError
-from twin.experiment import run_experiment
 from twin.scenario import Scenario, load_scenario
 
 app = typer.Typer(
@@ -32,9 +32,8 @@ def _console(*, stderr: bool = False) -> Console:
 
 def _fail(error: TwinError) -> None:
     """Bad input: one paragraph on stderr, exit status 2, no traceback."""
-    Console(stderr=True, soft_wrap=True).print(
-        f"[bold red]error:[/] {error}", markup=True, highlight=False
-    )
+    message = escape(str(error))  # scenario snippets like [a, b] are text, not markup
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(2)
 
 
@@ -69,6 +68,10 @@ def run(
         if value is not None:
             settings.append(f"run.{name}={value}")
     loaded = _load(scenario, settings)
+    # Imported here so that `twin validate` and `--help` need not load the engine.
+    from twin.cli.tables import element_table, kpi_table
+    from twin.experiment import run_experiment
+
     console = _console(stderr=json_path is not None and str(json_path) == "-")
     progress = Progress(
         TextColumn("[bold]{task.description}"),
@@ -81,8 +84,6 @@ def run(
     with progress:
         task = progress.add_task(f"{loaded.name}: replications", total=loaded.run.replications)
         result = run_experiment(loaded, on_replication=lambda _: progress.advance(task))
-    from twin.cli.tables import element_table, kpi_table
-
     console.print(kpi_table(result))
     console.print(element_table(result))
     if json_path is not None:
