@@ -32,6 +32,11 @@ STORIES: dict[str, tuple[str, list[str]]] = {
     "bad-override": (GOOD, ["run", FILE, "--set", "m1.capacity=0"]),
     "good-file": (GOOD, ["validate", FILE]),
     "branch-hint": (GOOD + "  - m1 -> done\n", ["validate", FILE]),
+    "file-mistake-with-seed": (
+        GOOD.replace("{horizon: 1h}", "{horizon: 10min, warmup: 30min}"),
+        ["run", FILE, "--seed", "3"],
+    ),
+    "bad-replications-option": (GOOD, ["run", FILE, "--replications", "0"]),
 }
 
 
@@ -116,3 +121,25 @@ def test_square_brackets_in_a_message_reach_the_user(told: dict[str, Outcome]) -
     outcome = told["branch-hint"]
 
     assert_refused(outcome, "add {from: m1, to: [b1, done], rule: round_robin}")
+
+
+def test_a_mistake_in_the_file_is_not_blamed_on_the_seed_option(told: dict[str, Outcome]) -> None:
+    outcome = told["file-mistake-with-seed"]
+
+    assert_refused(
+        outcome,
+        f"{outcome.path}:2: run: horizon 10min must be longer than warmup 30min; "
+        "lengthen the horizon or shorten the warmup",
+    )
+    assert "--set" not in outcome.stderr
+
+
+def test_a_bad_option_value_is_blamed_on_the_option_as_a_setting(
+    told: dict[str, Outcome],
+) -> None:
+    outcome = told["bad-replications-option"]
+
+    assert_refused(
+        outcome,
+        "--set run.replications=0: run.replications: replications 0 is not allowed; run 1 or more",
+    )

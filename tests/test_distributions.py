@@ -75,8 +75,13 @@ def test_a_parsed_distribution_is_passed_through_unchanged() -> None:
         ),
         pytest.param(
             {"uniform": ["60s", "40s"]},
-            ["uniform [60, 40]", "the lower bound must come first"],
+            ["uniform [60s, 40s]: the lower bound must come first, e.g. [40s, 60s]"],
             id="uniform-a-above-b",
+        ),
+        pytest.param(
+            {"uniform": [60, 40]},
+            ["uniform [60, 40]: the lower bound must come first, e.g. [40, 60]"],
+            id="uniform-a-above-b-in-seconds",
         ),
         pytest.param(
             {"uniform": [40]},
@@ -85,12 +90,12 @@ def test_a_parsed_distribution_is_passed_through_unchanged() -> None:
         ),
         pytest.param(
             {"triangular": [40, 70, 50]},
-            ["triangular [40, 70, 50]", "need min <= mode <= max"],
+            ["triangular [40, 70, 50]: need min <= mode <= max, e.g. [40, 50, 70]"],
             id="triangular-mode-above-max",
         ),
         pytest.param(
             {"triangular": [50, 40, 70]},
-            ["triangular [50, 40, 70]", "need min <= mode <= max"],
+            ["triangular [50, 40, 70]: need min <= mode <= max, e.g. [40, 50, 70]"],
             id="triangular-mode-below-min",
         ),
         pytest.param(
@@ -174,7 +179,7 @@ def test_a_parsed_distribution_is_passed_through_unchanged() -> None:
             ["is not a distribution", "{constant: x}"],
             id="two-names",
         ),
-        pytest.param(None, ["None is not a distribution"], id="none"),
+        pytest.param(None, ["an empty value is not a distribution; use a duration"], id="none"),
         pytest.param(True, ["True is not a distribution"], id="bool"),
     ],
 )

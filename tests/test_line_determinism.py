@@ -35,9 +35,6 @@ class Moves:
     def state(self, time_s, element_id, place, state) -> None:
         pass
 
-    def level(self, time_s, element_id, level) -> None:
-        pass
-
     def move(self, time_s, part_id, from_id, to_id) -> None:
         if from_id == self.element_id:
             self.times_s.append(time_s)

@@ -298,12 +298,19 @@ def _sequence(name: str, params: object, size: int | None, example: str) -> list
     return [_duration(v, f"{name} value") for v in params]
 
 
+def _written(params: list | tuple) -> list[str]:
+    """Values as the scenario wrote them (``60s`` stays ``60s``), for messages."""
+    return [v.strip() if isinstance(v, str) else f"{v:g}" for v in params]
+
+
 def parse_distribution(value: object) -> Distribution:
     """The distribution a scenario value describes; ``ValueError`` names what would be valid."""
     if isinstance(value, Distribution):
         return value
     if isinstance(value, int | float | str) and not isinstance(value, bool):
         return Constant(_duration(value, "duration"))
+    if value is None:
+        raise ValueError(f"an empty value is not a distribution; use {VALID_FORMS}")
     if not isinstance(value, dict) or len(value) != 1:
         raise ValueError(f"{value!r} is not a distribution; use {VALID_FORMS}")
     ((name, params),) = value.items()
@@ -318,13 +325,23 @@ def parse_distribution(value: object) -> Distribution:
     if name == "uniform":
         low, high = _sequence(name, params, 2, "[a, b], e.g. {uniform: [40s, 60s]}")
         if low > high:
-            raise ValueError(f"uniform [{low:g}, {high:g}]: the lower bound must come first")
+            written = _written(params)
+            raise ValueError(
+                f"uniform [{', '.join(written)}]: the lower bound must come first, "
+                f"e.g. [{', '.join(reversed(written))}]"
+            )
         return Uniform(low, high)
     if name == "triangular":
         example = "[min, mode, max], e.g. {triangular: [40s, 50s, 70s]}"
-        low, mode, high = _sequence(name, params, 3, example)
+        values = _sequence(name, params, 3, example)
+        low, mode, high = values
         if not low <= mode <= high:
-            raise ValueError(f"triangular [{low:g}, {mode:g}, {high:g}]: need min <= mode <= max")
+            written = _written(params)
+            ordered = [w for _, w in sorted(zip(values, written, strict=True))]
+            raise ValueError(
+                f"triangular [{', '.join(written)}]: need min <= mode <= max, "
+                f"e.g. [{', '.join(ordered)}]"
+            )
         return Triangular(low, mode, high)
     if name == "erlang":
         if not isinstance(params, dict) or set(params) != {"mean", "k"}:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from twin.line import ReplicationResult, run_replication
+from twin.record import RunStore
 from twin.scenario import Scenario
 from twin.stats import Estimate, estimate
 
@@ -19,6 +20,7 @@ class RunResult:
 
     scenario: Scenario
     replications: list[ReplicationResult]
+    run_id: str | None = None
 
     @property
     def kpis(self) -> dict[str, Estimate]:
@@ -81,15 +83,56 @@ def _finite(value):
 def run_experiment(
     scenario: Scenario,
     *,
+    store: RunStore | None = None,
+    record_log: bool = True,
     on_replication: Callable[[ReplicationResult], None] | None = None,
-    observer_factory: Callable[[int], object] | None = None,
 ) -> RunResult:
-    """Run every replication the scenario asks for, in order, each on its own random streams."""
+    """Run every replication the scenario asks for, in order, each on its own random streams.
+
+    With a ``store`` the run is recorded as it goes: its manifest first (status ``running``),
+    each replication's KPIs as soon as it ends, then ``complete`` — or ``failed`` with the
+    error, or ``interrupted`` on Ctrl-C.
+    """
+    writer = (
+        None
+        if store is None
+        else store.begin(
+            scenario_name=scenario.name,
+            scenario_source=scenario.source,
+            scenario_text=scenario.text,
+            scenario_sha256=scenario.sha256,
+            overrides=list(scenario.overrides),
+            seed=scenario.run.seed,
+            replications=scenario.run.replications,
+            horizon_s=scenario.run.horizon_s,
+            warmup_s=scenario.run.warmup_s,
+            record_log=record_log,
+        )
+    )
     results = []
-    for replication in range(scenario.run.replications):
-        observer = observer_factory(replication) if observer_factory is not None else None
-        result = run_replication(scenario, replication, observer=observer)
-        results.append(result)
-        if on_replication is not None:
-            on_replication(result)
-    return RunResult(scenario, results)
+    try:
+        for replication in range(scenario.run.replications):
+            observer = writer.recorder(replication) if writer is not None else None
+            result = run_replication(scenario, replication, observer=observer)
+            results.append(result)
+            if writer is not None:
+                writer.add_replication(
+                    replication,
+                    kpis=result.kpis,
+                    elements=result.elements,
+                    end_s=result.end_s,
+                    parts_out=result.parts_out,
+                )
+            if on_replication is not None:
+                on_replication(result)
+    except KeyboardInterrupt:
+        if writer is not None:
+            writer.fail("interrupted by the user", status="interrupted")
+        raise
+    except BaseException as exc:
+        if writer is not None:
+            writer.fail(f"{type(exc).__name__}: {exc}")
+        raise
+    if writer is not None:
+        writer.complete()
+    return RunResult(scenario, results, run_id=writer.id if writer is not None else None)

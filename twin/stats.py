@@ -9,8 +9,9 @@ from fractions import Fraction
 
 # Lentz's method replaces exact zeros by this so that no division by zero can happen.
 _TINY = 1e-300
-# Relative size of the last continued-fraction factor at which the fraction has converged.
-_CF_EPS = 1e-16
+# The fraction has converged once a step changes it by no more than an ulp or two (demanding
+# exactly 1.0 could cycle forever between neighbouring floats).
+_CF_EPS = 3e-16
 # The fraction converges in under ~100 steps for every (t, df) we use (measured up to df=1e12);
 # the cap only guards against an endless loop.
 _CF_MAX_STEPS = 10_000
@@ -123,14 +124,17 @@ def _upper_beta_half_large_a(a: float, u: float) -> float:
     e_term = math.exp(-z) / a
     u_power = math.sqrt(u)  # u^(k - 1/2)
     total = p_k
+    previous = math.inf
     for k in range(1, len(_HALF_SERIES)):
         # Gamma(s + 1, z) = s Gamma(s, z) + z^s e^-z: every part positive, so stable upwards.
         p_k = (k - 0.5) / a * p_k + u_power * e_term
         u_power *= u
         term = _HALF_SERIES[k] * p_k
         total += term
-        if abs(term) <= 1e-17 * total:
+        # Two small terms in a row: a single g_k can be small by accident (signs alternate).
+        if max(abs(term), abs(previous)) <= 1e-17 * total:
             break
+        previous = term
     if total <= 0.0:  # the tail underflowed
         return 0.0
     return math.exp(math.log(total) - _log_beta(a, 0.5))

@@ -44,13 +44,8 @@ class Buffer(Element):
 
     def accept(self, part) -> None:
         self.queue.append(part)
-        self._level(+1)
+        self.gauge.add(1)
         self._forward()
-
-    def _level(self, delta: int) -> None:
-        self.gauge.add(delta)
-        if self.observer is not None:
-            self.observer.level(self.env.now, self.id, self.gauge.level)
 
     def _forward(self, waiter: Waiter | None = None) -> None:
         if waiter is not None:
@@ -67,7 +62,7 @@ class Buffer(Element):
                         element.wait_for_room(self._waiter)
                 break
             part = queue.popleft()
-            self._level(-1)
+            self.gauge.add(-1)
             self.hand_over(part, target)
             moved = True
         if moved:

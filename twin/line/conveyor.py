@@ -39,16 +39,11 @@ class Conveyor(Element):
 
     def accept(self, part) -> None:
         self.belt.append((part, self.env.now + self.travel_s))
-        self._level(+1)
+        self.gauge.add(1)
         wake = self.wake
         if wake is not None:
             self.wake = None
             wake.succeed()
-
-    def _level(self, delta: int) -> None:
-        self.gauge.add(delta)
-        if self.observer is not None:
-            self.observer.level(self.env.now, self.id, self.gauge.level)
 
     def run(self):
         env = self.env
@@ -72,7 +67,7 @@ class Conveyor(Element):
             else:
                 self.hand_over(part, target)
             belt.popleft()
-            self._level(-1)
+            self.gauge.add(-1)
             self.last_exit_s = env.now
             self._room_freed()
 

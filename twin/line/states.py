@@ -15,13 +15,14 @@ STATION_STATES = (WORKING, STARVED, BLOCKED, DOWN, SETUP)
 
 
 class Observer(Protocol):
-    """Receives what happens on the line as it happens (the run recorder is one)."""
+    """Receives what happens on the line as it happens (the run recorder is one).
+
+    Levels are not reported: the parts inside any element follow from the moves in and out.
+    """
 
     def state(self, time_s: float, element_id: str, place: int, state: str) -> None: ...
 
     def move(self, time_s: float, part_id: int, from_id: str, to_id: str) -> None: ...
-
-    def level(self, time_s: float, element_id: str, level: int) -> None: ...
 
 
 class StateClock:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from twin.errors import ScenarioError
-from twin.scenario.schema import ID_PATTERN, Branch, SinkSpec, SourceSpec
+from twin.scenario.schema import ID_PATTERN, Branch, Key, SinkSpec, SourceSpec, dotted
 
 
 @dataclass(frozen=True)
@@ -20,56 +20,69 @@ class Route:
     weights: tuple[float, ...] | None = None
 
 
+class FlowError(ScenarioError):
+    """A flow that cannot be built; ``key`` is the place in the scenario the error is about."""
+
+    def __init__(self, message: str, key: Key) -> None:
+        super().__init__(message, path=dotted(key))
+        self.key = key
+
+
 def _chain(index: int, text: str) -> list[str]:
     ids = [part.strip() for part in text.split("->")]
     if len(ids) < 2 or any(not ID_PATTERN.match(i) for i in ids):
-        raise ScenarioError(
+        raise FlowError(
             f"{text!r} is not a chain; write element ids joined by '->', e.g. 'feed -> m1 -> done'",
-            path=f"flow[{index}]",
+            ("flow", index),
         )
     return ids
 
 
 def build_routes(elements: dict[str, object], flow: list[str | Branch]) -> dict[str, Route]:
-    """The route of every element that sends parts on; raises ``ScenarioError`` on a bad flow."""
+    """The route of every element that sends parts on; raises ``FlowError`` on a bad flow."""
     known = ", ".join(elements)
     graph = nx.DiGraph()
     graph.add_nodes_from(elements)
     successors: dict[str, list[str]] = {}
     branches: dict[str, tuple[int, Branch]] = {}
+    # The flow entry that first joined each pair: errors about a link point at it.
+    origin: dict[tuple[str, str], Key] = {}
 
-    def check_known(index: int, element_id: str) -> None:
+    def check_known(element_id: str, key: Key) -> None:
         if element_id not in elements:
-            raise ScenarioError(
-                f"unknown element {element_id!r}; known elements: {known}", path=f"flow[{index}]"
-            )
+            raise FlowError(f"unknown element {element_id!r}; known elements: {known}", key)
 
     for index, entry in enumerate(flow):
+        here: Key = ("flow", index)
         if isinstance(entry, Branch):
-            for element_id in (entry.from_, *entry.to):
-                check_known(index, element_id)
+            check_known(entry.from_, (*here, "from"))
+            for position, target in enumerate(entry.to):
+                check_known(target, (*here, "to", position))
             if entry.from_ in branches:
                 first = branches[entry.from_][0]
-                raise ScenarioError(
+                raise FlowError(
                     f"{entry.from_!r} has a second branch (the first is flow[{first}]); "
                     "give one branch per element with all its targets",
-                    path=f"flow[{index}]",
+                    here,
                 )
-            if len(set(entry.to)) != len(entry.to):
-                raise ScenarioError(
-                    f"targets {entry.to} name an element twice", path=f"flow[{index}]"
+            twice = [t for position, t in enumerate(entry.to) if t in entry.to[:position]]
+            if twice:
+                raise FlowError(
+                    f"to [{', '.join(entry.to)}] names {twice[0]!r} twice; name each target once",
+                    (*here, "to"),
                 )
             branches[entry.from_] = (index, entry)
             pairs = [(entry.from_, target) for target in entry.to]
         else:
             ids = _chain(index, entry)
             for element_id in ids:
-                check_known(index, element_id)
+                check_known(element_id, here)
             pairs = list(itertools.pairwise(ids))
         for a, b in pairs:
             if a == b:
-                raise ScenarioError(f"{a!r} cannot feed itself", path=f"flow[{index}]")
+                raise FlowError(f"{a!r} cannot feed itself", here)
             graph.add_edge(a, b)
+            origin.setdefault((a, b), here)
             if b not in successors.setdefault(a, []):
                 successors[a].append(b)
 
@@ -79,55 +92,66 @@ def build_routes(elements: dict[str, object], flow: list[str | Branch]) -> dict[
             index, branch = branches[element_id]
             extra = [t for t in targets if t not in branch.to]
             if extra:
-                raise ScenarioError(
+                raise FlowError(
                     f"{element_id!r} also feeds {extra[0]!r} outside its branch; "
                     f"add {extra[0]!r} to the branch's targets",
-                    path=f"flow[{index}]",
+                    ("flow", index),
                 )
             weights = tuple(branch.weights) if branch.weights is not None else None
             routes[element_id] = Route(tuple(branch.to), branch.rule, weights)
         elif len(targets) > 1:
-            raise ScenarioError(
+            raise FlowError(
                 f"{element_id!r} feeds {', '.join(targets)} but says not how to choose; add "
                 f"{{from: {element_id}, to: [{', '.join(targets)}], rule: round_robin}} "
                 "(or shortest_queue, probability)",
-                path="flow",
+                origin[(element_id, targets[1])],
             )
         else:
             routes[element_id] = Route(tuple(targets))
 
-    _check_graph(graph, elements)
+    _check_graph(graph, elements, origin)
     return routes
 
 
-def _check_graph(graph: nx.DiGraph, elements: dict[str, object]) -> None:
+def _check_graph(
+    graph: nx.DiGraph, elements: dict[str, object], origin: dict[tuple[str, str], Key]
+) -> None:
     sources = [i for i, e in elements.items() if isinstance(e, SourceSpec)]
     if not sources:
-        raise ScenarioError("a line needs at least one source (type: source)", path="elements")
-    if not any(isinstance(e, SinkSpec) for e in elements.values()):
-        raise ScenarioError("a line needs at least one sink (type: sink)", path="elements")
+        raise FlowError("a line needs at least one source (type: source)", ("elements",))
+    sinks = [i for i, e in elements.items() if isinstance(e, SinkSpec)]
+    if not sinks:
+        raise FlowError("a line needs at least one sink (type: sink)", ("elements",))
     for element_id, spec in elements.items():
         if isinstance(spec, SourceSpec) and graph.in_degree(element_id):
             feeder = next(iter(graph.predecessors(element_id)))
-            raise ScenarioError(
-                f"source {element_id!r} is fed by {feeder!r}; sources only send parts", path="flow"
+            raise FlowError(
+                f"source {element_id!r} is fed by {feeder!r}; sources only send parts, "
+                f"so remove {feeder} -> {element_id}",
+                origin[(feeder, element_id)],
             )
         if isinstance(spec, SinkSpec) and graph.out_degree(element_id):
-            raise ScenarioError(f"sink {element_id!r} cannot send parts on", path="flow")
+            target = next(iter(graph.successors(element_id)))
+            raise FlowError(
+                f"sink {element_id!r} cannot send parts on; parts leave the line at a sink, "
+                f"so remove {element_id} -> {target}",
+                origin[(element_id, target)],
+            )
         if not isinstance(spec, SinkSpec) and not graph.out_degree(element_id):
-            raise ScenarioError(
-                f"{element_id!r} has no way out; add it to the flow, e.g. '{element_id} -> done'",
-                path="flow",
+            raise FlowError(
+                f"{element_id!r} has no way out; add it to the flow, "
+                f"e.g. '{element_id} -> {sinks[0]}'",
+                ("elements", element_id),
             )
     reachable: set[str] = set()
     for source in sources:
         reachable |= nx.descendants(graph, source) | {source}
     unreachable = [i for i in elements if i not in reachable]
     if unreachable:
-        raise ScenarioError(
+        raise FlowError(
             f"no source reaches {', '.join(repr(i) for i in unreachable)}; "
             "connect them in the flow or remove them",
-            path="flow",
+            ("elements", unreachable[0]),
         )
     # A saturated source feeding a sink through buffers only would create parts without end
     # at one instant: something must take time between them.
@@ -138,8 +162,8 @@ def _check_graph(graph: nx.DiGraph, elements: dict[str, object]) -> None:
         if elements[source].interarrival is None:
             for sink in nx.descendants(timeless, source):
                 if isinstance(elements[sink], SinkSpec):
-                    raise ScenarioError(
+                    raise FlowError(
                         f"saturated source {source!r} reaches sink {sink!r} through no station "
                         "or conveyor; give it an interarrival or put a station between",
-                        path=f"elements.{source}.interarrival",
+                        ("elements", source, "interarrival"),
                     )

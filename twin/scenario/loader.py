@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,17 @@ import yaml
 from pydantic import ValidationError
 
 from twin.errors import ScenarioError
-from twin.scenario.flow import Route, build_routes
-from twin.scenario.schema import ELEMENT_TYPES, ID_PATTERN, RunSettings, ScenarioSpec
-
-Key = tuple[str | int, ...]
+from twin.scenario.flow import FlowError, Route, build_routes
+from twin.scenario.schema import (
+    ELEMENT_TYPES,
+    ID_PATTERN,
+    FieldError,
+    Key,
+    RunSettings,
+    ScenarioSpec,
+    and_list,
+    dotted,
+)
 
 
 @dataclass(frozen=True)
@@ -55,31 +63,53 @@ def parse_scenario(
     raw, lines = _read_yaml(text, source)
     overridden = apply_overrides(raw, overrides)
 
-    def where(path: Key) -> str:
+    def where(path: Key, about: Sequence[Key] | None = None) -> str:
+        """The place to blame for a problem at ``path`` concerning the fields ``about``.
+
+        A ``--set`` is blamed alone for problems at or below the field it set, or when the
+        problem concerns nothing the file wrote. Otherwise the file's line is named, with the
+        settings that took part in the problem (such as a section's rule between fields).
+        """
         for key, setting in overridden.items():
-            if path[: len(key)] == key or key[: len(path)] == path:
+            if path[: len(key)] == key:
                 return f"--set {setting}"
+        targets = [path] if about is None else list(about)
+        involved = [
+            setting
+            for key, setting in overridden.items()
+            if any(key[: len(target)] == target for target in targets)
+        ]
+        written = any(
+            target in lines and not any(target[: len(key)] == key for key in overridden)
+            for target in targets
+        )
+        settings = and_list([f"--set {s}" for s in involved])
+        if involved and not written:
+            return settings
+        place = source
         for cut in range(len(path), -1, -1):
             if path[:cut] in lines:
-                return f"{source}:{lines[path[:cut]]}"
-        return source
+                place = f"{source}:{lines[path[:cut]]}"
+                break
+        return f"{place} (with {settings})" if involved else place
 
     _precheck_elements(raw, where)
     try:
         spec = ScenarioSpec.model_validate(raw)
     except ValidationError as exc:
         problems = [_describe(error) for error in exc.errors()]
-        first_path, first_message = problems[0]
-        message = first_message
+        first = problems[0]
+        message = first.message
         if len(problems) > 1:
-            more = "; ".join(f"{_dotted(p)}: {m}" for p, m in problems[1:4])
+            more = "; ".join(f"{dotted(p.key)}: {p.message}" for p in problems[1:4])
             message += f" (also {more})"
-        raise ScenarioError(message, path=_dotted(first_path), where=where(first_path)) from None
+        raise ScenarioError(
+            message, path=dotted(first.key), where=where(first.key, first.about)
+        ) from None
     try:
         routes = build_routes(spec.elements, spec.flow)
-    except ScenarioError as exc:
-        key = _key(exc.path)
-        raise exc.located(where(key)) from None
+    except FlowError as exc:
+        raise ScenarioError(exc.message, path=exc.path, where=where(exc.key)) from None
     return Scenario(
         name=spec.name,
         description=spec.description,
@@ -101,6 +131,8 @@ def _read_yaml(text: str, source: str) -> tuple[dict, dict[Key, int]]:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        if "'\\t'" in problem or "tab character" in problem:
+            problem += "; indent with spaces, not tabs"
         raise ScenarioError(f"not valid YAML: {problem}", where=f"{source}{line}") from None
     if not isinstance(raw, dict):
         raise ScenarioError(
@@ -121,10 +153,12 @@ def _index_lines(node: yaml.Node, path: Key, lines: dict[Key, int], source: str)
             line = key_node.start_mark.line + 1
             if key in seen:
                 what = "id" if path == ("elements",) else "field"
+                lines_said = (
+                    f"on line {line}" if seen[key] == line else f"(lines {seen[key]} and {line})"
+                )
                 raise ScenarioError(
-                    f"{what} {key!r} is used twice (lines {seen[key]} and {line}); "
-                    f"each {what} must be unique",
-                    path=_dotted(path) or key,
+                    f"{what} {key!r} is used twice {lines_said}; each {what} must be unique",
+                    path=dotted(path) or key,
                     where=f"{source}:{line}",
                 )
             seen[key] = line
@@ -165,25 +199,34 @@ def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict[Key, str]:
 
 
 def _override_key(name: str, elements: dict, setting: str) -> Key:
+    # `run.` always means the run settings; no element may be called `run` (see the precheck).
+    if name == "run":
+        raise ScenarioError(
+            "'run' holds the run settings; set one of them, e.g. run.seed=3",
+            where=f"--set {setting}",
+        )
     if name.startswith("run."):
         return ("run", *name.split(".")[1:])
     # Element ids may contain dots themselves: the longest id that prefixes the name wins.
-    for element_id in sorted(elements, key=len, reverse=True):
-        if name.startswith(element_id + ".") and len(name) > len(element_id) + 1:
-            return ("elements", element_id, *name[len(element_id) + 1 :].split("."))
-    known = ", ".join(["run", *elements])
+    # The full form elements.m1.capacity means the same as m1.capacity.
+    ids = sorted((i for i in elements if isinstance(i, str)), key=len, reverse=True)
+    for written in (name, name.removeprefix("elements.")):
+        for element_id in ids:
+            if written.startswith(element_id + ".") and len(written) > len(element_id) + 1:
+                return ("elements", element_id, *written[len(element_id) + 1 :].split("."))
+    known = ", ".join(["run", *map(str, elements)])
     raise ScenarioError(
         f"{name!r} names no element; write element.field=value with one of: {known}",
         where=f"--set {setting}",
     )
 
 
-def _precheck_elements(raw: dict, where) -> None:
+def _precheck_elements(raw: dict, where: Callable[[Key], str]) -> None:
     elements = raw.get("elements")
     if not isinstance(elements, dict):
         return  # the schema reports it with the right wording
     for element_id, element in elements.items():
-        path: Key = ("elements", element_id)
+        path: Key = ("elements", str(element_id))
         if not isinstance(element_id, str) or not ID_PATTERN.match(element_id):
             raise ScenarioError(
                 f"{element_id!r} is not an element id; use letters, digits and _ (dots to "
@@ -191,48 +234,117 @@ def _precheck_elements(raw: dict, where) -> None:
                 path="elements",
                 where=where(path),
             )
-        kind = element.get("type") if isinstance(element, dict) else None
+        if element_id == "run" or element_id.startswith("run."):
+            said = (
+                "'run' is" if element_id == "run" else f"{element_id!r} starts with 'run', which is"
+            )
+            raise ScenarioError(
+                f"{said} reserved for run settings; rename the element",
+                path="elements",
+                where=where(path),
+            )
+        if not isinstance(element, dict):
+            raise ScenarioError(
+                f"{element!r} is not an element; write a mapping with a type, "
+                f"e.g. {{type: station, process: 50s}}; valid types: {', '.join(ELEMENT_TYPES)}",
+                path=dotted(path),
+                where=where(path),
+            )
+        kind = element.get("type")
         if kind not in ELEMENT_TYPES:
             said = f"type {kind!r} is unknown" if kind is not None else "type is missing"
+            if "type" not in element:
+                keys = [k for k in element if isinstance(k, str)]
+                close = difflib.get_close_matches("type", keys, n=1)
+                if close:
+                    said += f" (is {close[0]!r} meant to be 'type'?)"
             raise ScenarioError(
                 f"{said}; valid types: {', '.join(ELEMENT_TYPES)}",
-                path=f"elements.{element_id}.type",
+                path=dotted((*path, "type")),
                 where=where((*path, "type")),
             )
 
 
-def _describe(error: dict) -> tuple[Key, str]:
+@dataclass(frozen=True)
+class _Problem:
+    """One validation error: where it lies, what to say, and which fields it concerns."""
+
+    key: Key
+    message: str
+    about: list[Key] | None = None
+
+
+# For values of the wrong kind: what the value is not, and how to write it instead.
+_KINDS: dict[str, tuple[str, str]] = {
+    "string_type": ("not text", "write text, in quotes if it looks like a number"),
+    "int_type": ("not a whole number", "write a whole number, e.g. 3"),
+    "int_parsing": ("not a whole number", "write a whole number, e.g. 3"),
+    "int_from_float": ("not a whole number", "write a whole number, e.g. 3"),
+    "float_type": ("not a number", "write a number, e.g. 0.5"),
+    "float_parsing": ("not a number", "write a number, e.g. 0.5"),
+    "finite_number": ("not a finite number", "write a number, e.g. 0.5"),
+    "bool_type": ("not true or false", "write true or false"),
+    "bool_parsing": ("not true or false", "write true or false"),
+    "list_type": ("not a list", "write a list, e.g. [a, b]"),
+    "dict_type": ("not a mapping", "write a mapping, e.g. {field: value}"),
+    "model_type": ("not a mapping", "write a mapping, e.g. {field: value}"),
+}
+# Better examples than the general ones above, by the field's name.
+_EXAMPLES = {
+    ("list_type", "flow"): "write one entry per line starting with '- ', e.g. - feed -> m1 -> done",
+    ("list_type", "to"): "write the targets as a list, e.g. to: [b1, b2]",
+    ("list_type", "weights"): "write one weight per target, e.g. weights: [0.7, 0.3]",
+    ("dict_type", "elements"): "write one element per line as id: {type: ...}, "
+    "e.g. feed: {type: source}",
+}
+_FLOW_ENTRY = (
+    "write a chain such as 'feed -> m1 -> done' or a branch such as {from: m1, to: [b1, b2]}"
+)
+
+
+def _describe(error: Any) -> _Problem:
     loc = list(error["loc"])
     # Drop the union tags pydantic puts in the location (element type, chain/branch).
     if len(loc) > 2 and loc[0] == "elements" and loc[2] in ELEMENT_TYPES:
         del loc[2]
+    chain = len(loc) > 2 and loc[0] == "flow" and loc[2] == "chain"
     if len(loc) > 2 and loc[0] == "flow" and loc[2] in ("chain", "branch"):
         del loc[2]
+    key: Key = tuple(loc)
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldError):
+        if cause.about is None:
+            about = None
+        elif cause.about:
+            about = [(*key, name) for name in cause.about]
+        else:
+            about = [key]
+        return _Problem((*key, *cause.at), cause.message, about)
+    if isinstance(cause, ValueError):
+        return _Problem(key, str(cause))
     kind = error["type"]
-    message = error["msg"]
-    if kind == "value_error":
-        message = message.removeprefix("Value error, ")
-    elif kind == "missing":
-        message = "is required here but missing"
-    elif kind == "extra_forbidden":
-        message = "is not a known field"
-    else:
-        message = f"{error.get('input')!r}: {message[0].lower()}{message[1:]}"
-    return tuple(loc), message
-
-
-def _dotted(path: Key) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _key(dotted: str) -> Key:
-    key: list[str | int] = []
-    for part in dotted.replace("]", "").split("."):
-        name, *indices = part.split("[")
-        if name:
-            key.append(name)
-        key.extend(int(i) for i in indices)
-    return tuple(key)
+    value = error.get("input")
+    field = next((str(part) for part in reversed(key) if isinstance(part, str)), "this")
+    subject = f"{field} is empty" if value is None else f"{value!r} is"
+    if chain:
+        said = "this entry is empty" if value is None else f"{value!r} is not a flow entry"
+        return _Problem(key, f"{said}; {_FLOW_ENTRY}")
+    if kind == "string_type" and key[:1] == ("flow",) and ("from" in key or "to" in key):
+        return _Problem(key, f"{value!r} is not an element id; write the id of an element, e.g. m1")
+    if kind in _KINDS:
+        not_what, fix = _KINDS[kind]
+        fix = _EXAMPLES.get((kind, field), fix)
+        if value is None:
+            return _Problem(key, f"{subject}; {fix}")
+        return _Problem(key, f"{subject} {not_what}; {fix}")
+    if kind == "literal_error":
+        expected = (error.get("ctx") or {}).get("expected", "")
+        return _Problem(key, f"{field} {value!r} is unknown; use {expected}")
+    if kind == "missing":
+        return _Problem(key, f"{field} is missing")
+    if kind == "extra_forbidden":
+        return _Problem(key, f"{field} is not a known field")
+    text = str(error["msg"]).removeprefix("Value error, ")
+    if text.startswith("Input should be "):
+        return _Problem(key, f"{value!r} is not allowed; it should be {text[16:]}")
+    return _Problem(key, f"{value!r}: {text[:1].lower()}{text[1:]}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,9 +20,92 @@ from pydantic import (
 )
 
 from twin.distributions import Distribution, Exponential, parse_distribution
-from twin.units import parse_duration_s
+from twin.units import format_duration, parse_duration_s
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+# A field's place in a scenario, such as ("elements", "line1.m1", "capacity") or ("flow", 2).
+# Kept as a tuple because element ids may contain dots themselves.
+Key = tuple[str | int, ...]
+
+
+def dotted(key: Key) -> str:
+    """The written form of a key: ``elements.b1.capacity``, ``flow[2].to[0]``."""
+    text = ""
+    for part in key:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def and_list(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+class FieldError(ValueError):
+    """A problem found by a model that knows which of its fields it is about.
+
+    ``at`` extends the model's location (a misspelt or missing field). ``about`` names the
+    fields a rule between fields concerns (horizon and warmup), or is empty when the problem
+    concerns the model as a whole; the loader uses it to tell whether the file or a ``--set``
+    is to blame. ``None`` means the problem is about the place ``at`` points to.
+    """
+
+    def __init__(self, message: str, *, at: Key = (), about: tuple[str, ...] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.at = at
+        self.about = about
+
+
+def _whole_number(
+    name: str, least: int, fix: str, whole_fix: str, *, name_first: bool = True
+) -> Callable[[Any], int | None]:
+    """A validator for a count: a whole number ``least`` or more, refused with ``fix``."""
+
+    def check(value: Any) -> int | None:
+        if value is None:
+            raise ValueError(f"{name} is empty; {whole_fix}")
+        said = f"{name} {value!r}" if name_first else repr(value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{said} is not allowed; {whole_fix}")
+        if isinstance(value, float):
+            if not math.isfinite(value) or value != int(value):
+                raise ValueError(f"{said} is not allowed; {whole_fix}")
+            value = int(value)
+        if value < least:
+            raise ValueError(f"{said} is not allowed; {fix}")
+        return value
+
+    return check
+
+
+def _optional(check: Callable[[Any], int | None]) -> Callable[[Any], int | None]:
+    """``check`` for a field that may be left out (or set to nothing by a ``--set``)."""
+    return lambda value: None if value is None else check(value)
+
+
+def _positive_measure(name: str, unit: str, fix: str, example: str) -> Callable[[Any], float]:
+    """A validator for a length or a speed: a finite number above 0, in ``unit``."""
+
+    def check(value: Any) -> float:
+        if value is None:
+            raise ValueError(f"{name} is empty; give a number of {unit}, e.g. {example}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(
+                f"{name} {value!r} is not allowed; give a plain number of {unit}, e.g. {example}"
+            )
+        if math.isnan(value) or math.isinf(value):
+            raise ValueError(
+                f"{name} {value!r} is not allowed; give a finite number of {unit}, e.g. {example}"
+            )
+        if value <= 0:
+            raise ValueError(f"{name} {value!r} is not allowed; {fix}")
+        return float(value)
+
+    return check
 
 
 def _nonnegative_duration(value: object) -> float:
@@ -46,41 +131,100 @@ FailureDist = Annotated[Distribution, BeforeValidator(_failure_distribution)]
 
 
 class _Strict(BaseModel):
-    """Forbids unknown fields with a message listing the valid ones."""
+    """Refuses unknown and missing fields saying what would be valid."""
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, arbitrary_types_allowed=True, populate_by_name=True
     )
 
+    # What to say after "<field> is missing; " for each required field.
+    _if_missing: ClassVar[dict[str, str]] = {}
+    # What to say when several required fields are missing (default: the first one's text).
+    _if_several_missing: ClassVar[str] = ""
+    # How to write the model, for a value that is not a mapping at all.
+    _what: ClassVar[str] = "the fields"
+    _example: ClassVar[str] = "{field: value}"
+
     @model_validator(mode="before")
     @classmethod
     def _known_fields(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            valid = [f.alias or name for name, f in cls.model_fields.items()]
-            unknown = [k for k in data if k not in valid]
-            if unknown:
-                raise ValueError(
-                    f"unknown field {unknown[0]!r}; valid fields here: {', '.join(valid)}"
-                )
+        if isinstance(data, cls):
+            return data
+        if data is None:
+            raise FieldError(f"{cls._what} are empty; give them as a mapping, e.g. {cls._example}")
+        if not isinstance(data, dict):
+            raise FieldError(
+                f"{data!r} is not a mapping; give {cls._what} as a mapping, e.g. {cls._example}"
+            )
+        valid = [f.alias or name for name, f in cls.model_fields.items()]
+        unknown = [k for k in data if k not in valid]
+        if unknown:
+            key = unknown[0]
+            close = difflib.get_close_matches(str(key), valid, n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            raise FieldError(
+                f"unknown field {key!r}{guess}; valid fields here: {', '.join(valid)}",
+                at=(str(key),),
+            )
+        required = [f.alias or name for name, f in cls.model_fields.items() if f.is_required()]
+        missing = [name for name in required if name not in data]
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            hint = cls._if_missing.get(missing[0], "")
+            if len(missing) > 1 and cls._if_several_missing:
+                hint = cls._if_several_missing
+            raise FieldError(
+                f"{and_list(missing)} {verb} missing; {hint}".removesuffix("; "),
+                at=(missing[0],),
+                about=(),
+            )
         return data
 
 
 class RunSettings(_Strict):
     horizon_s: Duration | None = Field(default=None, alias="horizon")
     warmup_s: Duration = Field(default=0.0, alias="warmup")
-    replications: int = Field(default=1, ge=1)
-    seed: int = Field(default=0, ge=0)
-    parts: int | None = Field(default=None, ge=1)
+    replications: Annotated[
+        int,
+        BeforeValidator(
+            _whole_number(
+                "replications", 1, "run 1 or more", "run a whole number of replications, 1 or more"
+            )
+        ),
+    ] = 1
+    seed: Annotated[
+        int,
+        BeforeValidator(_whole_number("seed", 0, "use 0 or more", "use a whole number, 0 or more")),
+    ] = 0
+    parts: Annotated[
+        int | None,
+        BeforeValidator(
+            _optional(
+                _whole_number(
+                    "parts",
+                    1,
+                    "end the run after 1 or more parts",
+                    "end the run after a whole number of parts, 1 or more",
+                )
+            )
+        ),
+    ] = None
+
+    _what: ClassVar[str] = "run settings"
+    _example: ClassVar[str] = "{horizon: 8h, warmup: 30min, seed: 1}"
 
     @model_validator(mode="after")
     def _has_an_end(self) -> RunSettings:
         if self.horizon_s is None and self.parts is None:
-            raise ValueError(
-                "a run needs an end: give horizon (e.g. 8h), parts (e.g. 1000) or both"
+            raise FieldError(
+                "a run needs an end: give horizon (e.g. 8h), parts (e.g. 1000) or both",
+                about=("horizon", "parts"),
             )
         if self.horizon_s is not None and self.horizon_s <= self.warmup_s:
-            raise ValueError(
-                f"horizon {self.horizon_s:g}s must be longer than warmup {self.warmup_s:g}s"
+            raise FieldError(
+                f"horizon {format_duration(self.horizon_s)} must be longer than warmup "
+                f"{format_duration(self.warmup_s)}; lengthen the horizon or shorten the warmup",
+                about=("horizon", "warmup"),
             )
         return self
 
@@ -89,17 +233,41 @@ class Failures(_Strict):
     mtbf: FailureDist
     mttr: FailureDist
 
+    _if_missing: ClassVar[dict[str, str]] = {
+        "mtbf": "failures need both, e.g. {mtbf: 4h, mttr: 10min}",
+        "mttr": "failures need both, e.g. {mtbf: 4h, mttr: 10min}",
+    }
+    _what: ClassVar[str] = "failures"
+    _example: ClassVar[str] = "{mtbf: 4h, mttr: 10min}"
+
     @field_validator("mtbf")
     @classmethod
     def _positive_mtbf(cls, value: Distribution) -> Distribution:
         if value.mean_s <= 0:
-            raise ValueError("mtbf must be greater than 0 (time between failures)")
+            raise ValueError(
+                f"mtbf with a mean of {format_duration(value.mean_s)} is not allowed; "
+                "a station runs some time between failures, e.g. mtbf: 4h"
+            )
         return value
 
 
 class Setup(_Strict):
     time: Dist
-    every: int = Field(default=1, ge=1)
+    every: Annotated[
+        int,
+        BeforeValidator(
+            _whole_number(
+                "every",
+                1,
+                "a setup comes once every 1 or more parts, e.g. every: 10",
+                "a setup comes once every whole number of parts, 1 or more, e.g. every: 10",
+            )
+        ),
+    ] = 1
+
+    _if_missing: ClassVar[dict[str, str]] = {
+        "time": "a setup needs a time, e.g. setup: {time: 5min, every: 10}"
+    }
 
     @model_validator(mode="before")
     @classmethod
@@ -115,7 +283,20 @@ class SourceSpec(_Strict):
 
     type: Literal["source"]
     interarrival: Dist | None = None
-    limit: int | None = Field(default=None, ge=1)
+    limit: Annotated[
+        int | None,
+        BeforeValidator(
+            _optional(
+                _whole_number(
+                    "limit",
+                    1,
+                    "a source creates 1 or more parts (leave limit out for no limit)",
+                    "a source creates a whole number of parts, 1 or more "
+                    "(leave limit out for no limit)",
+                )
+            )
+        ),
+    ] = None
 
     @field_validator("interarrival")
     @classmethod
@@ -133,16 +314,24 @@ class StationSpec(_Strict):
 
     type: Literal["station"]
     process: Dist
-    capacity: int = 1
+    capacity: Annotated[
+        int,
+        BeforeValidator(
+            _whole_number(
+                "capacity",
+                1,
+                "a station processes 1 or more parts at once",
+                "a station processes a whole number of parts, 1 or more",
+                name_first=False,
+            )
+        ),
+    ] = 1
     failures: Failures | None = None
     setup: Setup | None = None
 
-    @field_validator("capacity")
-    @classmethod
-    def _capacity(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError(f"{value} is not allowed; a station processes 1 or more parts at once")
-        return value
+    _if_missing: ClassVar[dict[str, str]] = {
+        "process": "a station needs a process time, e.g. process: {exponential: 50s}"
+    }
 
 
 class BufferSpec(_Strict):
@@ -150,6 +339,10 @@ class BufferSpec(_Strict):
 
     type: Literal["buffer"]
     capacity: float
+
+    _if_missing: ClassVar[dict[str, str]] = {
+        "capacity": "a buffer needs a capacity, e.g. capacity: 5 (or inf for no limit)"
+    }
 
     @field_validator("capacity", mode="before")
     @classmethod
@@ -159,6 +352,7 @@ class BufferSpec(_Strict):
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
+            or math.isnan(value)
             or (not math.isinf(value) and value != int(value))
         ):
             raise ValueError(
@@ -174,23 +368,36 @@ class ConveyorSpec(_Strict):
     """An accumulating belt: travel time length/speed, at most `capacity` parts on it."""
 
     type: Literal["conveyor"]
-    length_m: float = Field(alias="length")
-    speed_m_per_s: float = Field(alias="speed")
-    capacity: int
+    length_m: Annotated[
+        float,
+        BeforeValidator(
+            _positive_measure("length", "metres", "a conveyor is more than 0 m long", "length: 6")
+        ),
+    ] = Field(alias="length")
+    speed_m_per_s: Annotated[
+        float,
+        BeforeValidator(
+            _positive_measure("speed", "m/s", "a conveyor moves at more than 0 m/s", "speed: 0.5")
+        ),
+    ] = Field(alias="speed")
+    capacity: Annotated[
+        int,
+        BeforeValidator(
+            _whole_number(
+                "capacity",
+                1,
+                "a conveyor carries 1 or more parts",
+                "a conveyor carries a whole number of parts, 1 or more",
+                name_first=False,
+            )
+        ),
+    ]
 
-    @field_validator("length_m", "speed_m_per_s")
-    @classmethod
-    def _positive(cls, value: float) -> float:
-        if not 0 < value < math.inf:
-            raise ValueError(f"{value} is not allowed; it must be greater than 0 (metres, m/s)")
-        return value
-
-    @field_validator("capacity")
-    @classmethod
-    def _capacity(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError(f"{value} is not allowed; a conveyor carries 1 or more parts")
-        return value
+    _if_missing: ClassVar[dict[str, str]] = dict.fromkeys(
+        ("length", "speed", "capacity"),
+        "a conveyor needs length, speed and capacity, "
+        "e.g. {type: conveyor, length: 6, speed: 0.5, capacity: 10}",
+    )
 
     @property
     def travel_s(self) -> float:
@@ -216,9 +423,20 @@ class Branch(_Strict):
     """One element feeding several by a rule."""
 
     from_: str = Field(alias="from")
-    to: list[str] = Field(min_length=1)
+    to: list[str]
     rule: Literal["round_robin", "shortest_queue", "probability"] = "round_robin"
     weights: list[float] | None = None
+
+    _if_missing: ClassVar[dict[str, str]] = dict.fromkeys(
+        ("from", "to"), "a branch needs from and to, e.g. {from: m1, to: [b1, b2]}"
+    )
+
+    @field_validator("to")
+    @classmethod
+    def _some_target(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("to is empty; a branch needs at least one target, e.g. to: [b1, b2]")
+        return value
 
     @model_validator(mode="after")
     def _weights(self) -> Branch:
@@ -228,10 +446,22 @@ class Branch(_Strict):
                     f"rule probability needs one weight per target ({len(self.to)}), "
                     "e.g. weights: [0.7, 0.3]"
                 )
-            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
-                raise ValueError(f"weights {self.weights} must be 0 or more and not all 0")
+            for target, weight in zip(self.to, self.weights, strict=True):
+                if not math.isfinite(weight) or weight < 0:
+                    need = "0 or more" if math.isfinite(weight) else "a finite number, 0 or more"
+                    raise ValueError(
+                        f"weight {weight:g} for {target!r} is not allowed; a weight is {need}"
+                    )
+            if sum(self.weights) <= 0:
+                shown = ", ".join(f"{w:g}" for w in self.weights)
+                raise ValueError(
+                    f"weights [{shown}] are all 0; give at least one target a weight above 0"
+                )
         elif self.weights is not None:
-            raise ValueError(f"weights only go with rule probability, not {self.rule}")
+            raise ValueError(
+                f"weights only go with rule probability, not {self.rule}; "
+                "remove the weights or write rule: probability"
+            )
         return self
 
 
@@ -245,5 +475,35 @@ class ScenarioSpec(_Strict):
     name: str
     description: str | None = None
     run: RunSettings
-    elements: dict[str, ElementSpec] = Field(min_length=1)
-    flow: list[FlowEntry] = Field(min_length=1)
+    elements: dict[str, ElementSpec]
+    flow: list[FlowEntry]
+
+    _if_missing: ClassVar[dict[str, str]] = {
+        "name": "give the line a name, e.g. name: Two-station line",
+        "run": "give the run settings, e.g. run: {horizon: 8h, warmup: 30min}",
+        "elements": "a line needs elements: at least a source and a sink, "
+        "e.g. elements: {feed: {type: source}, m1: {type: station, process: 50s}, "
+        "done: {type: sink}}",
+        "flow": "a line needs a flow, e.g. flow: [feed -> m1 -> done]",
+    }
+    _if_several_missing: ClassVar[str] = "a scenario has name, run, elements and flow"
+
+    @field_validator("elements", mode="before")
+    @classmethod
+    def _some_elements(cls, value: Any) -> Any:
+        if value is None or value == {}:
+            raise ValueError(
+                "a line needs elements: at least a source and a sink, "
+                "e.g. {feed: {type: source}, m1: {type: station, process: 50s}, "
+                "done: {type: sink}}"
+            )
+        return value
+
+    @field_validator("flow", mode="before")
+    @classmethod
+    def _some_flow(cls, value: Any) -> Any:
+        if value is None or value == []:
+            raise ValueError(
+                "a line needs a flow: at least one chain of element ids, e.g. [feed -> m1 -> done]"
+            )
+        return value

@@ -1,0 +1,60 @@
+"""The SQLite catalog of runs: manifests, statuses and KPIs per replication."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id              TEXT PRIMARY KEY,
+    scenario_name   TEXT NOT NULL,
+    scenario_source TEXT NOT NULL,
+    scenario_text   TEXT NOT NULL,
+    scenario_sha256 TEXT NOT NULL,
+    overrides       TEXT NOT NULL,          -- JSON list of --set settings
+    seed            INTEGER NOT NULL,
+    replications    INTEGER NOT NULL,
+    horizon_s       REAL,
+    warmup_s        REAL NOT NULL,
+    versions        TEXT NOT NULL,          -- JSON {package: version}
+    started_at      TEXT NOT NULL,          -- ISO 8601, UTC
+    ended_at        TEXT,
+    status          TEXT NOT NULL
+                    CHECK (status IN ('running', 'complete', 'failed', 'interrupted')),
+    error           TEXT,
+    recorded        INTEGER NOT NULL,       -- 1 if the run has an event log
+    log_file        TEXT,
+    log_sha256      TEXT,
+    log_rows        INTEGER,
+    host            TEXT NOT NULL,
+    pid             INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_started ON runs (started_at);
+CREATE TABLE IF NOT EXISTS replications (
+    run_id       TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    replication  INTEGER NOT NULL,
+    end_s        REAL NOT NULL,
+    parts_out    INTEGER NOT NULL,
+    elements     TEXT NOT NULL,             -- JSON {element: {type, utilisation, states, ...}}
+    PRIMARY KEY (run_id, replication)
+);
+CREATE TABLE IF NOT EXISTS kpis (
+    run_id       TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    replication  INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    value        REAL,                      -- NULL where a replication could not measure it
+    PRIMARY KEY (run_id, replication, name)
+);
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection in WAL mode, so readers never wait for a run being written."""
+    connection = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    connection.row_factory = sqlite3.Row
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA foreign_keys=ON")
+    connection.executescript(SCHEMA)
+    return connection

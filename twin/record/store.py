@@ -1,0 +1,373 @@
+"""The run store: a folder with a SQLite catalog and one Parquet event log per run."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import platform
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from twin import __version__
+from twin.record.catalog import connect
+from twin.record.log import LogError, open_log
+from twin.record.log_writer import LogWriter
+from twin.record.recorder import Recorder
+
+DEFAULT_FOLDER = "twin-runs"
+KEY_PACKAGES = (
+    "simpy",
+    "numpy",
+    "pydantic",
+    "pyarrow",
+    "networkx",
+    "pybullet",
+    "pymodbus",
+    "asyncua",
+)
+MIN_PREFIX = 4
+
+
+class StoreError(Exception):
+    """A run that cannot be found or used as asked; the message says what would work."""
+
+
+def default_folder() -> Path:
+    return Path(os.environ.get("TWIN_STORE") or DEFAULT_FOLDER)
+
+
+def versions() -> dict[str, str]:
+    found = {"twin": __version__, "python": platform.python_version()}
+    for package in KEY_PACKAGES:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run as the catalog knows it."""
+
+    id: str
+    scenario_name: str
+    scenario_source: str
+    scenario_text: str
+    scenario_sha256: str
+    overrides: list[str]
+    seed: int
+    replications: int
+    horizon_s: float | None
+    warmup_s: float
+    versions: dict[str, str]
+    started_at: str
+    ended_at: str | None
+    status: str
+    error: str | None
+    recorded: bool
+    log_file: str | None
+    log_sha256: str | None
+    log_rows: int | None
+    host: str
+    pid: int
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:8]
+
+    @classmethod
+    def from_row(cls, row) -> RunInfo:
+        data = dict(row)
+        data["overrides"] = json.loads(data["overrides"])
+        data["versions"] = json.loads(data["versions"])
+        data["recorded"] = bool(data["recorded"])
+        return cls(**data)
+
+
+class RunStore:
+    """Runs recorded in ``folder`` (default ``$TWIN_STORE`` or ``./twin-runs``)."""
+
+    def __init__(self, folder: str | Path | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else default_folder()
+        try:
+            (self.folder / "logs").mkdir(parents=True, exist_ok=True)
+            (self.folder / "locks").mkdir(exist_ok=True)
+            self._db = connect(self.folder / "catalog.sqlite")
+        except (OSError, Exception) as exc:  # sqlite3.Error and OSError alike
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(
+                f"cannot open the run store at {self.folder}: {exc}; "
+                "give a writable folder with --store or TWIN_STORE"
+            ) from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    # Writing -------------------------------------------------------------------------------
+
+    def begin(
+        self,
+        *,
+        scenario_name: str,
+        scenario_source: str,
+        scenario_text: str,
+        scenario_sha256: str,
+        overrides: list[str],
+        seed: int,
+        replications: int,
+        horizon_s: float | None,
+        warmup_s: float,
+        record_log: bool = True,
+    ) -> RunWriter:
+        """Enter a new run as ``running``; the writer records it until complete or failed."""
+        run_id = uuid.uuid4().hex
+        lock = _Lock(self.folder / "locks" / f"{run_id}.lock")
+        log_file = f"logs/{run_id}.parquet" if record_log else None
+        self._db.execute(
+            "INSERT INTO runs (id, scenario_name, scenario_source, scenario_text, scenario_sha256,"
+            " overrides, seed, replications, horizon_s, warmup_s, versions, started_at, status,"
+            " recorded, log_file, host, pid)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+            (
+                run_id, scenario_name, scenario_source, scenario_text, scenario_sha256,
+                json.dumps(overrides), seed, replications, horizon_s, warmup_s,
+                json.dumps(versions()), _now(), int(record_log), log_file,
+                socket.gethostname(), os.getpid(),
+            ),
+        )  # fmt: skip
+        log = LogWriter(self.folder / log_file) if record_log else None
+        return RunWriter(self, run_id, lock, log)
+
+    # Reading -------------------------------------------------------------------------------
+
+    def runs(self) -> list[RunInfo]:
+        """Every run, oldest first; runs whose writer died are marked ``interrupted`` first."""
+        self._reconcile()
+        rows = self._db.execute("SELECT * FROM runs ORDER BY started_at, id").fetchall()
+        return [RunInfo.from_row(row) for row in rows]
+
+    def get(self, ref: str) -> RunInfo:
+        """The run whose id is ``ref`` or starts with it (at least 4 characters)."""
+        self._reconcile()
+        ref = ref.strip().lower()
+        if len(ref) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in ref):
+            raise StoreError(
+                f"{ref!r} is not a run id; give at least {MIN_PREFIX} hex digits of an id "
+                "from `twin runs list`"
+            )
+        rows = self._db.execute(
+            "SELECT * FROM runs WHERE id >= ? AND id < ? ORDER BY id", (ref, ref + "g")
+        ).fetchall()
+        if not rows:
+            raise StoreError(f"no run {ref!r} in {self.folder}; `twin runs list` shows the runs")
+        if len(rows) > 1:
+            ids = ", ".join(row["id"][:12] for row in rows[:5])
+            raise StoreError(f"{ref!r} matches {len(rows)} runs ({ids}); give more digits")
+        return RunInfo.from_row(rows[0])
+
+    def kpis(self, run_id: str) -> dict[str, list[float]]:
+        """KPI name → one value per replication (NaN where a replication had none)."""
+        table: dict[str, dict[int, float]] = {}
+        for row in self._db.execute(
+            "SELECT replication, name, value FROM kpis WHERE run_id = ? ORDER BY rowid", (run_id,)
+        ):
+            value = math.nan if row["value"] is None else row["value"]
+            table.setdefault(row["name"], {})[row["replication"]] = value
+        return {name: [v for _, v in sorted(by_rep.items())] for name, by_rep in table.items()}
+
+    def replications(self, run_id: str) -> list[dict]:
+        rows = self._db.execute(
+            "SELECT replication, end_s, parts_out, elements FROM replications"
+            " WHERE run_id = ? ORDER BY replication",
+            (run_id,),
+        ).fetchall()
+        return [
+            {
+                "replication": row["replication"],
+                "end_s": row["end_s"],
+                "parts_out": row["parts_out"],
+                "elements": json.loads(row["elements"]),
+            }
+            for row in rows
+        ]
+
+    def log_path(self, run: RunInfo) -> Path | None:
+        return self.folder / run.log_file if run.log_file else None
+
+    def log_problem(self, run: RunInfo) -> str | None:
+        """Why this run's log cannot be used (cheap check: presence and status), or None."""
+        if not run.recorded:
+            return "not recorded"
+        if run.status != "complete":
+            return f"run {run.status}"
+        path = self.log_path(run)
+        if path is None or not path.exists():
+            return "log missing"
+        return None
+
+    def open_log(self, run: RunInfo):
+        """The run's Parquet log and row-group index, verified against its checksum."""
+        problem = self.log_problem(run)
+        if problem is not None:
+            raise LogError(f"run {run.short_id} has no usable log: {problem}")
+        return open_log(self.log_path(run), run.log_sha256)
+
+    # Deleting ------------------------------------------------------------------------------
+
+    def delete(self, ref: str) -> RunInfo:
+        run = self.get(ref)
+        if run.status == "running":
+            raise StoreError(f"run {run.short_id} is still running (pid {run.pid}); stop it first")
+        self._db.execute("DELETE FROM runs WHERE id = ?", (run.id,))
+        for path in (self.log_path(run), self.folder / "locks" / f"{run.id}.lock"):
+            if path is not None:
+                path.unlink(missing_ok=True)
+                path.with_name(path.name + ".partial").unlink(missing_ok=True)
+        return run
+
+    # Liveness ------------------------------------------------------------------------------
+
+    def _reconcile(self) -> None:
+        """Mark runs whose writing process is gone as interrupted.
+
+        A writer holds an exclusive lock on its run's lock file for as long as it lives; the
+        kernel drops the lock when the process dies, however it dies (even SIGKILL).
+        """
+        host = socket.gethostname()
+        running = self._db.execute(
+            "SELECT id FROM runs WHERE status = 'running' AND host = ?", (host,)
+        ).fetchall()
+        for row in running:
+            path = self.folder / "locks" / f"{row['id']}.lock"
+            if _Lock.is_held(path):
+                continue
+            self._db.execute(
+                "UPDATE runs SET status = 'interrupted', ended_at = COALESCE(ended_at, ?),"
+                " error = COALESCE(error, 'the process writing this run stopped before it ended')"
+                " WHERE id = ? AND status = 'running'",
+                (_now(), row["id"]),
+            )
+            path.unlink(missing_ok=True)
+
+    def _finish(self, run_id: str, status: str, error: str | None, log) -> None:
+        self._db.execute(
+            "UPDATE runs SET status = ?, error = ?, ended_at = ?, log_sha256 = ?, log_rows = ?"
+            " WHERE id = ?",
+            (status, error, _now(), *(log or (None, None)), run_id),
+        )
+
+    def _add_replication(
+        self, run_id: str, replication: int, kpis: dict, elements: dict, end_s: float, parts: int
+    ) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(
+                "INSERT INTO replications VALUES (?, ?, ?, ?, ?)",
+                (run_id, replication, end_s, parts, json.dumps(elements, allow_nan=False)),
+            )
+            db.executemany(
+                "INSERT INTO kpis VALUES (?, ?, ?, ?)",
+                [
+                    (run_id, replication, name, value if math.isfinite(value) else None)
+                    for name, value in kpis.items()
+                ],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
+class _Lock:
+    """An exclusive advisory lock on a file, held while a run is being written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle = open(path, "w")  # noqa: SIM115 - held open for the run's lifetime
+        fcntl.flock(self._handle, fcntl.LOCK_EX)
+        self._handle.write(f"{os.getpid()}\n")
+        self._handle.flush()
+
+    def release(self) -> None:
+        if not self._handle.closed:
+            self._handle.close()
+            self.path.unlink(missing_ok=True)
+
+    @staticmethod
+    def is_held(path: Path) -> bool:
+        try:
+            handle = open(path)  # noqa: SIM115
+        except FileNotFoundError:
+            return False
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+
+
+class RunWriter:
+    """Records one run: a recorder per replication, KPIs as they come, the final status."""
+
+    def __init__(self, store: RunStore, run_id: str, lock: _Lock, log: LogWriter | None) -> None:
+        self.store = store
+        self.id = run_id
+        self._lock = lock
+        self._log = log
+        self._recorder: Recorder | None = None
+
+    def recorder(self, replication: int) -> Recorder | None:
+        """The observer to hand the line for this replication (None when not logging)."""
+        if self._log is None:
+            return None
+        self._recorder = Recorder(self._log, replication)
+        return self._recorder
+
+    def add_replication(
+        self, replication: int, *, kpis: dict, elements: dict, end_s: float, parts_out: int
+    ) -> None:
+        if self._recorder is not None:
+            self._recorder.flush()
+            self._recorder = None
+        self.store._add_replication(self.id, replication, kpis, _plain(elements), end_s, parts_out)
+
+    def complete(self) -> None:
+        """The run is whole: the log is final and checksummed before the status says so."""
+        log = None
+        if self._log is not None:
+            digest = self._log.close()
+            log = (digest, self._log.rows_written)
+        self.store._finish(self.id, "complete", None, log)
+        self._lock.release()
+
+    def fail(self, error: str, *, status: str = "failed") -> None:
+        if self._log is not None:
+            self._log.abort()
+        self.store._finish(self.id, status, error, None)
+        self._lock.release()
+
+
+def _plain(value):
+    """JSON-safe copy: non-finite floats become None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
