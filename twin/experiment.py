@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from twin.line import ReplicationResult, run_replication
 from twin.record import RunStore
+from twin.record.summary import element_means, kpi_estimates
 from twin.scenario import Scenario
-from twin.stats import Estimate, estimate
+from twin.stats import Estimate
 
 HEADLINE_KPIS = ("throughput_per_hour", "lead_time_s", "lead_time_p50_s", "lead_time_p95_s", "wip")
 
@@ -25,31 +26,14 @@ class RunResult:
     @property
     def kpis(self) -> dict[str, Estimate]:
         names = list(self.replications[0].kpis)
-        return {
-            name: _estimate([r.kpis.get(name, math.nan) for r in self.replications])
-            for name in names
-        }
+        return kpi_estimates(
+            {name: [r.kpis.get(name, math.nan) for r in self.replications] for name in names}
+        )
 
     @property
     def elements(self) -> dict[str, dict]:
         """Per element: type, mean utilisation and mean share of time in each state."""
-        summary: dict[str, dict] = {}
-        count = len(self.replications)
-        for element_id, first in self.replications[0].elements.items():
-            entry: dict = {"type": first["type"]}
-            runs = [r.elements[element_id] for r in self.replications]
-            for name in ("utilisation", "mean_level", "parts_out", "throughput_per_hour"):
-                if name in first:
-                    values = [run[name] for run in runs]
-                    entry[name] = None if None in values else sum(values) / count
-            if "states" in first:
-                states: dict[str, float] = {}
-                for run in runs:
-                    for state, share in run["states"].items():
-                        states[state] = states.get(state, 0.0) + share / count
-                entry["states"] = dict(sorted(states.items()))
-            summary[element_id] = entry
-        return summary
+        return element_means([r.elements for r in self.replications])
 
     def to_json(self) -> dict:
         run = self.scenario.run
@@ -62,14 +46,6 @@ class RunResult:
             "kpis": {name: e.to_json() for name, e in self.kpis.items()},
             "elements": _finite(self.elements),
         }
-
-
-def _estimate(values: list[float]) -> Estimate:
-    finite = [v for v in values if math.isfinite(v)]
-    if len(finite) < len(values):
-        # A KPI that some replication could not measure (no part left) has no honest mean.
-        return Estimate(math.nan, None, tuple(values))
-    return estimate(values)
 
 
 def _finite(value):

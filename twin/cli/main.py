@@ -9,10 +9,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from twin import __version__
+from twin.cli.common import StoreOption, console_for, fail, open_store
+from twin.cli.runs import runs_app
 from twin.errors import TwinError
 from twin.scenario import Scenario, load_scenario
 
@@ -24,25 +25,15 @@ app = typer.Typer(
 )
 
 
-def _console(*, stderr: bool = False) -> Console:
-    """A console; tables get room to breathe when output goes to a file or a pipe."""
-    console = Console(stderr=stderr)
-    return console if console.is_terminal else Console(stderr=stderr, width=120)
-
-
-def _fail(error: TwinError) -> None:
-    """Bad input: one paragraph on stderr, exit status 2, no traceback."""
-    message = escape(str(error))  # scenario snippets like [a, b] are text, not markup
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(2)
+app.add_typer(runs_app, name="runs")
 
 
 def _load(path: Path, settings: list[str]) -> Scenario:
     try:
         return load_scenario(path, settings)
     except TwinError as error:
-        _fail(error)
-        raise  # unreachable: _fail exits
+        fail(error)
+        raise  # unreachable: fail exits
 
 
 @app.command()
@@ -61,18 +52,23 @@ def run(
         Path | None,
         typer.Option("--json", help="Write the results as JSON to this file (- for stdout)."),
     ] = None,
+    store: StoreOption = None,
+    no_record: Annotated[
+        bool, typer.Option("--no-record", help="Do not record this run in the run store.")
+    ] = False,
 ) -> None:
-    """Run a scenario and print its KPIs with 95 % confidence intervals."""
+    """Run a scenario and print its KPIs with 95 % confidence intervals; record it."""
     settings = list(set_ or [])
     for name, value in (("replications", replications), ("seed", seed), ("horizon", horizon)):
         if value is not None:
             settings.append(f"run.{name}={value}")
     loaded = _load(scenario, settings)
     # Imported here so that `twin validate` and `--help` need not load the engine.
-    from twin.cli.tables import element_table, kpi_table
+    from twin.cli.tables import element_table, kpi_table, run_title
     from twin.experiment import run_experiment
 
-    console = _console(stderr=json_path is not None and str(json_path) == "-")
+    console = console_for(stderr=json_path is not None and str(json_path) == "-")
+    run_store = None if no_record else open_store(store)
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -83,9 +79,21 @@ def run(
     )
     with progress:
         task = progress.add_task(f"{loaded.name}: replications", total=loaded.run.replications)
-        result = run_experiment(loaded, on_replication=lambda _: progress.advance(task))
-    console.print(kpi_table(result))
-    console.print(element_table(result))
+        try:
+            result = run_experiment(
+                loaded, store=run_store, on_replication=lambda _: progress.advance(task)
+            )
+        except TwinError as error:
+            fail(error)
+    console.print(kpi_table(run_title(loaded.name, len(result.replications), loaded.run.seed),
+                            result.kpis))  # fmt: skip
+    console.print(element_table(result.elements))
+    if run_store is not None:
+        console.print(
+            f"Recorded as run [bold]{result.run_id[:8]}[/] in {run_store.folder}/ "
+            f"(`twin runs show {result.run_id[:8]}`)",
+            highlight=False,
+        )
     if json_path is not None:
         text = json.dumps(result.to_json(), indent=2)
         if str(json_path) == "-":
@@ -94,9 +102,7 @@ def run(
             try:
                 json_path.write_text(text + "\n", encoding="utf-8")
             except OSError as exc:
-                _fail(
-                    TwinError(f"cannot write {json_path}: {exc.strerror}; choose a writable path")
-                )
+                fail(TwinError(f"cannot write {json_path}: {exc.strerror}; choose a writable path"))
 
 
 @app.command()

@@ -7,7 +7,7 @@ import math
 from rich.table import Table
 from rich.text import Text
 
-from twin.experiment import HEADLINE_KPIS, RunResult
+from twin.experiment import HEADLINE_KPIS
 from twin.stats import Estimate
 
 STATE_COLOURS = {
@@ -40,20 +40,21 @@ def _interval(e: Estimate) -> str:
     return f"[{_number(e.ci95[0])}, {_number(e.ci95[1])}]"
 
 
-def kpi_table(result: RunResult) -> Table:
-    count = len(result.replications)
-    table = Table(
-        title=f"{result.scenario.name} — {count} replication(s), seed {result.scenario.run.seed}",
-        title_justify="left",
-    )
+def run_title(name: str, replications: int, seed: int) -> str:
+    return f"{name} — {replications} replication(s), seed {seed}"
+
+
+def kpi_table(title: str, kpis: dict[str, Estimate], names=HEADLINE_KPIS) -> Table:
+    """Mean, 95 % confidence interval and half width of each KPI in ``names``."""
+    table = Table(title=title, title_justify="left")
     table.add_column("KPI")
     table.add_column("mean", justify="right")
     table.add_column("95 % CI", justify="right")
     table.add_column("± (half width)", justify="right")
-    kpis = result.kpis
-    for name in HEADLINE_KPIS:
-        e = kpis[name]
-        table.add_row(name, _number(e.mean), _interval(e), _number(e.half_width))
+    for name in names:
+        e = kpis.get(name)
+        if e is not None:
+            table.add_row(name, _number(e.mean), _interval(e), _number(e.half_width))
     return table
 
 
@@ -67,7 +68,7 @@ def _share(states: dict[str, float], state: str) -> Text:
     return Text(f"{share:.1%}", style=STATE_COLOURS[state] if share >= 0.005 else "bright_black")
 
 
-def element_table(result: RunResult) -> Table:
+def element_table(elements: dict[str, dict]) -> Table:
     """Utilisation and share of time in each state, per element (means over replications)."""
     table = Table(title="Elements (means over replications)", title_justify="left")
     table.add_column("element")
@@ -76,12 +77,12 @@ def element_table(result: RunResult) -> Table:
     shown = [
         state
         for state in STATE_COLUMNS
-        if any(e.get("states", {}).get(state, 0) > 0 for e in result.elements.values())
+        if any(e.get("states", {}).get(state, 0) > 0 for e in elements.values())
     ]
     for state in shown:
         table.add_column(state, justify="right")
     table.add_column("mean level", justify="right")
-    for element_id, entry in result.elements.items():
+    for element_id, entry in elements.items():
         if entry["type"] == "sink":
             continue
         states = entry.get("states", {}) if entry["type"] != "buffer" else {}

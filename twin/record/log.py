@@ -26,6 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from twin.errors import TwinError
+
 SCHEMA_VERSION = "1"
 ROW_GROUP_ROWS = 65_536
 SNAPSHOTS_KEY = "twin.log.index"
@@ -56,7 +58,7 @@ LAYOUTS = {
 }
 
 
-class LogError(Exception):
+class LogError(TwinError):
     """A run's log file is missing, truncated or does not match its checksum."""
 
 

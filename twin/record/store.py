@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 from twin import __version__
+from twin.errors import TwinError
 from twin.record.catalog import connect
 from twin.record.log import LogError, open_log
 from twin.record.log_writer import LogWriter
@@ -34,7 +35,7 @@ KEY_PACKAGES = (
 MIN_PREFIX = 4
 
 
-class StoreError(Exception):
+class StoreError(TwinError):
     """A run that cannot be found or used as asked; the message says what would work."""
 
 

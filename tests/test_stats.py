@@ -1,0 +1,387 @@
+"""Specifications for twin.stats: Student t, replication confidence intervals, Welch tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from twin.stats import Comparison, Estimate, estimate, t_cdf, t_quantile, welch
+
+# z_{0.9995}: half-width of a two-sided 99.9 % normal band, for the coverage checks.
+Z_999 = 3.2905267314919255
+
+# df spread evenly in log scale over the supported range 0.5 .. 1e7.
+dfs = st.floats(math.log10(0.5), 7.0).map(lambda e: 10.0**e)
+# Probabilities over the supported range, with the far tails on both sides well represented.
+tails = st.floats(-12.0, math.log10(0.5)).map(lambda e: 10.0**e)
+probabilities = st.one_of(st.floats(1e-12, 1.0 - 1e-12), tails, tails.map(lambda q: 1.0 - q))
+fast = settings(max_examples=150, deadline=None)
+
+
+# --- Student t: reference values -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("df", "expected", "tolerance"),
+    [
+        # Textbook tables of t_{0.975, df}, good to the digits given.
+        (1, 12.706204736, 1e-9),
+        (2, 4.302652730, 1e-9),
+        (4, 2.776445105, 1e-9),
+        (9, 2.262157163, 1e-9),
+        (29, 2.045229642, 1e-9),
+        (1000, 1.962339, 1e-6),
+        # Large df tends to the normal quantile z_{0.975}.
+        (1e12, 1.959963985, 1e-9),
+        (math.inf, 1.959963985, 1e-9),
+        # Reference by scipy.stats.t.ppf (throwaway check, not a dependency).
+        (1e7, 1.959964221767205, 1e-12),
+    ],
+)
+def test_t_quantile_matches_tables(df: float, expected: float, tolerance: float) -> None:
+    assert t_quantile(0.975, df) == pytest.approx(expected, abs=tolerance)
+    assert t_quantile(0.025, df) == pytest.approx(-expected, abs=tolerance)
+
+
+@pytest.mark.parametrize(
+    ("p", "df", "expected"),
+    [
+        # High-precision references (mpmath, 40 digits, in a throwaway check).
+        (1e-12, 0.5, -1.02849115631634e23),
+        (1e-12, 1e7, -7.03449270352616),
+        (0.3, 3.7, -0.5724353841388498),
+        (0.9, 0.75, 4.475779476158919),
+        (1e-9, 17.25, -11.347339669701531),
+        (0.025, 1e5, -1.9599877075346097),
+    ],
+)
+def test_t_quantile_matches_high_precision_references(p: float, df: float, expected: float) -> None:
+    assert t_quantile(p, df) == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("x", "df", "expected"),
+    [
+        # Same source; they span the methods inside t_cdf (both continued fractions and the
+        # large-df series) and real-valued df as Welch produces them.
+        (-2.5, 3.3, 0.04002641815417723),
+        (-40.0, 1.7, 0.0007883653078635077),
+        (-6.0, 250.5, 3.4359673030873177e-09),
+        (0.3, 12.5, 0.6154461280157327),
+        (-1.5, 100.0, 0.06838252906234443),
+        (-1.8, 1000.0, 0.036080969735194666),
+        (-2.0, 1e5, 0.022751481728753232),
+        (-5.0, 1e5, 2.8713508393208365e-07),
+        (-30.0, 1e4, 1.0221635237127853e-189),
+        (-1.7, 1e7, 0.0445654783072067),
+        (-5.0, 1e7, 2.8665640375042696e-07),
+        (-1e6, 0.5, 0.00032070097541419884),
+    ],
+)
+def test_t_cdf_matches_high_precision_references(x: float, df: float, expected: float) -> None:
+    # 1e-12 leaves room for the conditioning of the far tail (d log F / d log x ~ x^2).
+    assert t_cdf(x, df) == pytest.approx(expected, rel=1e-12)
+
+
+def test_t_cdf_basic_values() -> None:
+    assert t_cdf(0.0, 3.0) == 0.5
+    assert t_cdf(math.inf, 3.0) == 1.0
+    assert t_cdf(-math.inf, 3.0) == 0.0
+    assert math.isnan(t_cdf(math.nan, 3.0))
+    assert t_quantile(0.5, 7.0) == 0.0
+    # Infinite df is the standard normal.
+    assert t_cdf(-1.5, math.inf) == pytest.approx(0.5 * math.erfc(1.5 / math.sqrt(2)), rel=1e-15)
+
+
+@pytest.mark.parametrize("df", [0.0, -1.0, math.nan])
+def test_invalid_degrees_of_freedom_are_rejected(df: float) -> None:
+    with pytest.raises(ValueError, match="degrees of freedom"):
+        t_cdf(1.0, df)
+    with pytest.raises(ValueError, match="degrees of freedom"):
+        t_quantile(0.9, df)
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0, -0.1, 1.5, math.nan])
+def test_quantile_needs_a_probability_strictly_inside_0_1(p: float) -> None:
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        t_quantile(p, 5.0)
+
+
+# --- Student t: properties -----------------------------------------------------------------
+
+
+@fast
+@given(x=st.floats(-1e6, 1e6), df=dfs)
+def test_t_cdf_is_symmetric(x: float, df: float) -> None:
+    assert t_cdf(-x, df) + t_cdf(x, df) == pytest.approx(1.0, abs=1e-15)
+
+
+@fast
+@given(x1=st.floats(-1e3, 1e3), x2=st.floats(-1e3, 1e3), df=dfs)
+def test_t_cdf_is_monotone(x1: float, x2: float, df: float) -> None:
+    lo, hi = sorted((x1, x2))
+    assert t_cdf(lo, df) <= t_cdf(hi, df)
+
+
+@fast
+@given(x=st.floats(-1e8, 1e8))
+def test_t_cdf_with_one_df_is_the_cauchy_distribution(x: float) -> None:
+    # F(x) = 1/2 + atan(x)/pi, written with atan2 so the far lower tail keeps its digits.
+    assert t_cdf(x, 1.0) == pytest.approx(math.atan2(1.0, -x) / math.pi, rel=1e-13)
+
+
+@fast
+@given(x=st.floats(-1e8, 0.0))
+def test_t_cdf_with_two_df_has_its_closed_form(x: float) -> None:
+    # F(x) = 1/2 + x / (2 sqrt(2 + x^2)), rearranged for x <= 0 to avoid cancellation.
+    s = math.sqrt(2.0 + x * x)
+    assert t_cdf(x, 2.0) == pytest.approx(1.0 / (s * (s - x)), rel=1e-13)
+
+
+@fast
+@given(p=probabilities)
+def test_t_quantile_with_one_and_two_df_has_closed_forms(p: float) -> None:
+    q = min(p, 1.0 - p)
+    sign = math.copysign(1.0, p - 0.5)
+    assert t_quantile(p, 1.0) == pytest.approx(sign / math.tan(math.pi * q), rel=1e-12)
+    assert t_quantile(p, 2.0) == pytest.approx((2 * p - 1) / math.sqrt(2 * p * (1 - p)), rel=1e-12)
+
+
+@fast
+@given(p=probabilities, df=dfs)
+def test_t_cdf_of_t_quantile_round_trips(p: float, df: float) -> None:
+    x = t_quantile(p, df)
+    assert (x > 0) == (p > 0.5)
+    assert t_cdf(x, df) == pytest.approx(p, rel=1e-11)
+    # The smaller tail must round-trip relative to its own size as well.
+    assert t_cdf(-abs(x), df) == pytest.approx(min(p, 1.0 - p), rel=1e-10)
+
+
+@fast
+@given(x=st.floats(1e-3, 50.0), df=dfs)
+def test_t_quantile_of_t_cdf_round_trips(x: float, df: float) -> None:
+    p = t_cdf(-x, df)  # the lower tail is exact enough to invert to ~1e-10 relative
+    assume(p > 1e-300)  # subnormal probabilities have lost their digits already
+    assert t_quantile(p, df) == pytest.approx(-x, rel=1e-10)
+
+
+@fast
+@given(p=st.floats(0.5, 1.0, exclude_max=True), df=dfs)
+def test_t_quantile_is_antisymmetric(p: float, df: float) -> None:
+    assert t_quantile(1.0 - p, df) == pytest.approx(-t_quantile(p, df), rel=1e-14, abs=0.0)
+
+
+# --- estimate -----------------------------------------------------------------------------
+
+
+HAND_VALUES = [2, 4, 4, 4, 5, 5, 7, 9]
+# Mean 5; squared deviations 9+1+1+1+0+0+4+16 = 32, so s^2 = 32/7 and s/sqrt(8) = sqrt(4/7).
+HAND_STD_ERROR = math.sqrt(4 / 7)
+T_975_7 = 2.364624252  # textbook t_{0.975, 7}
+T_950_7 = 1.894578605  # textbook t_{0.95, 7}
+
+
+def test_estimate_on_numbers_computed_by_hand() -> None:
+    est = estimate(HAND_VALUES)
+    half = T_975_7 * HAND_STD_ERROR
+    assert est.mean == 5.0
+    assert est.ci95 is not None
+    assert est.ci95[0] == pytest.approx(5.0 - half, rel=1e-9)
+    assert est.ci95[1] == pytest.approx(5.0 + half, rel=1e-9)
+    assert est.half_width == pytest.approx(half, rel=1e-9)
+    assert est.values == (2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0)
+
+
+def test_estimate_at_another_confidence() -> None:
+    est = estimate(HAND_VALUES, confidence=0.90)
+    assert est.half_width == pytest.approx(T_950_7 * HAND_STD_ERROR, rel=1e-9)
+
+
+def test_estimate_of_a_single_value_has_no_interval() -> None:
+    est = estimate([3.5])
+    assert est == Estimate(mean=3.5, ci95=None, values=(3.5,))
+    assert est.half_width is None
+    assert est.to_json() == {"mean": 3.5, "ci95": None, "values": [3.5]}
+
+
+def test_estimate_of_equal_values_has_a_zero_width_interval() -> None:
+    est = estimate([0.1] * 7)
+    assert est.mean == 0.1  # exactly: no summation error creeps in
+    assert est.ci95 == (0.1, 0.1)
+    assert est.half_width == 0.0
+
+
+def test_estimate_of_nothing_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no values"):
+        estimate([])
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_estimate_rejects_non_finite_values(bad: float) -> None:
+    with pytest.raises(ValueError, match=r"values\[1\]"):
+        estimate([1.0, bad, 2.0])
+
+
+@pytest.mark.parametrize("confidence", [0.0, 1.0, 1.5, -0.5])
+def test_confidence_must_be_strictly_between_0_and_1(confidence: float) -> None:
+    with pytest.raises(ValueError, match="confidence"):
+        estimate([1.0, 2.0], confidence=confidence)
+    with pytest.raises(ValueError, match="confidence"):
+        welch([1.0, 2.0], [3.0, 4.0], confidence=confidence)
+
+
+def test_estimate_to_json_gives_plain_floats() -> None:
+    est = estimate(np.array([1, 2, 4], dtype=np.int64))
+    data = est.to_json()
+    assert set(data) == {"mean", "ci95", "values"}
+    assert type(data["mean"]) is float
+    assert all(type(v) is float for v in data["ci95"])
+    assert all(type(v) is float for v in data["values"])
+    assert json.loads(json.dumps(data)) == data
+    assert data["ci95"] == [est.ci95[0], est.ci95[1]]
+
+
+def test_estimate_is_immutable() -> None:
+    est = estimate([1.0, 2.0])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        est.mean = 3.0  # type: ignore[misc]
+
+
+def test_95_percent_intervals_cover_the_true_mean_95_percent_of_the_time() -> None:
+    rng = np.random.default_rng(20240607)
+    true_mean, runs = 10.0, 2000
+    samples = rng.normal(true_mean, 3.0, size=(runs, 10))
+    covered = 0
+    for sample in samples:
+        lo, hi = estimate(sample.tolist()).ci95
+        covered += lo <= true_mean <= hi
+    band = Z_999 * math.sqrt(0.95 * 0.05 / runs)
+    assert abs(covered / runs - 0.95) <= band
+
+
+# --- welch --------------------------------------------------------------------------------
+
+
+A = [12.1, 14.3, 11.8, 13.5, 12.9, 15.2]
+B = [14.8, 16.1, 13.9, 17.3, 15.5]
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs)
+
+
+def _var(xs: list[float]) -> float:
+    m = _mean(xs)
+    return sum((x - m) ** 2 for x in xs) / (len(xs) - 1)
+
+
+def test_welch_follows_its_formulas() -> None:
+    va, vb = _var(A) / len(A), _var(B) / len(B)
+    se = math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (len(A) - 1) + vb**2 / (len(B) - 1))
+    d = _mean(B) - _mean(A)
+    t = d / se
+    half = t_quantile(0.975, df) * se
+
+    cmp = welch(A, B)
+    assert cmp.difference == pytest.approx(d, rel=1e-12)
+    assert cmp.df == pytest.approx(df, rel=1e-12)
+    assert cmp.p_value == pytest.approx(2 * t_cdf(-abs(t), df), rel=1e-12)
+    assert cmp.ci95 == pytest.approx((d - half, d + half), rel=1e-12)
+
+
+def test_welch_matches_scipy() -> None:
+    # scipy.stats.ttest_ind(B, A, equal_var=False), values copied from a throwaway check.
+    cmp = welch(A, B)
+    assert cmp.difference == pytest.approx(2.22, rel=1e-12)
+    assert cmp.df == pytest.approx(8.68005806941283, rel=1e-10)
+    assert cmp.p_value == pytest.approx(0.020455977633225698, rel=1e-10)
+    assert cmp.ci95 == pytest.approx((0.43489130704346257, 4.005108692956535), rel=1e-10)
+    assert cmp.significant
+    at_90 = welch(A, B, confidence=0.90)
+    assert at_90.ci95 == pytest.approx((0.7755206522955864, 3.66447934770441), rel=1e-10)
+
+
+def test_welch_keeps_tiny_p_values() -> None:
+    # Same source; the p-value is computed as a tail, not as 1 - cdf, so it keeps its digits.
+    cmp = welch([1.0, 1.1, 0.9, 1.05, 0.95], [3.0, 3.1, 2.95, 3.05, 2.9, 3.02])
+    assert cmp.p_value == pytest.approx(4.867672530336176e-11, rel=1e-10)
+    assert cmp.df == pytest.approx(8.226462272205032, rel=1e-10)
+
+
+def test_welch_is_antisymmetric_in_its_samples() -> None:
+    ab, ba = welch(A, B), welch(B, A)
+    assert ba.difference == -ab.difference
+    assert ba.p_value == ab.p_value
+    assert ba.df == ab.df
+    assert ba.ci95 == pytest.approx((-ab.ci95[1], -ab.ci95[0]), rel=1e-15)
+
+
+def test_welch_of_identical_samples_sees_no_difference() -> None:
+    cmp = welch(A, list(A))
+    assert cmp.difference == 0.0
+    assert cmp.p_value == 1.0
+    assert not cmp.significant
+
+
+@pytest.mark.parametrize(("a", "b"), [([1.0], [2.0, 3.0]), ([1.0, 2.0], [5.0]), ([4.0], [4.0])])
+def test_welch_with_fewer_than_two_values_gives_only_the_difference(a, b) -> None:
+    cmp = welch(a, b)
+    assert cmp == Comparison(difference=_mean(b) - _mean(a), ci95=None, p_value=None, df=None)
+    assert not cmp.significant
+
+
+def test_welch_of_constant_equal_samples() -> None:
+    cmp = welch([2.0, 2.0, 2.0], [2.0, 2.0])
+    assert cmp.difference == 0.0
+    assert cmp.p_value == 1.0
+    assert cmp.ci95 == (0.0, 0.0)
+    assert not cmp.significant
+
+
+def test_welch_of_constant_different_samples() -> None:
+    cmp = welch([1.0, 1.0, 1.0], [3.0, 3.0])
+    assert cmp.difference == 2.0
+    assert cmp.p_value == 0.0
+    assert cmp.ci95 == (2.0, 2.0)
+    assert cmp.significant
+
+
+def test_welch_with_one_constant_sample_uses_the_other_ones_df() -> None:
+    b = [2.0, 3.0, 4.0]
+    cmp = welch([1.0, 1.0, 1.0, 1.0], b)
+    half = 4.302652730 * math.sqrt(_var(b) / len(b))  # textbook t_{0.975, 2}
+    assert cmp.df == pytest.approx(2.0, rel=1e-15)
+    assert cmp.ci95 == pytest.approx((2.0 - half, 2.0 + half), rel=1e-9)
+
+
+def test_welch_needs_values_in_both_samples() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        welch([], [1.0, 2.0])
+    with pytest.raises(ValueError, match="empty"):
+        welch([1.0, 2.0], [])
+
+
+@pytest.mark.parametrize(("p_value", "significant"), [(0.0499, True), (0.05, False), (None, False)])
+def test_significance_is_at_the_5_percent_level(p_value: float | None, significant: bool) -> None:
+    assert Comparison(1.0, None, p_value, None).significant is significant
+
+
+def test_welch_intervals_cover_the_true_difference_95_percent_of_the_time() -> None:
+    # Unequal sizes and variances: the case Welch exists for (a pooled t would undercover).
+    rng = np.random.default_rng(7)
+    runs = 1000
+    covered = 0
+    for _ in range(runs):
+        a = rng.normal(0.0, 1.0, size=5)
+        b = rng.normal(1.0, 4.0, size=12)
+        lo, hi = welch(a.tolist(), b.tolist()).ci95
+        covered += lo <= 1.0 <= hi
+    band = Z_999 * math.sqrt(0.95 * 0.05 / runs)
+    assert abs(covered / runs - 0.95) <= band
