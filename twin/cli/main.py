@@ -85,8 +85,9 @@ def run(
             )
         except TwinError as error:
             fail(error)
-    console.print(kpi_table(run_title(loaded.name, len(result.replications), loaded.run.seed),
-                            result.kpis))  # fmt: skip
+    console.print(
+        kpi_table(run_title(loaded.name, len(result.replications), loaded.run.seed), result.kpis)
+    )
     console.print(element_table(result.elements))
     if run_store is not None:
         console.print(

@@ -12,8 +12,9 @@ from rich.text import Text
 from twin.cli.common import StoreOption, console_for, fail, open_store
 from twin.errors import TwinError
 
-runs_app = typer.Typer(help="Recorded runs: list, show, compare, export, delete.",
-                       no_args_is_help=True)  # fmt: skip
+runs_app = typer.Typer(
+    help="Recorded runs: list, show, compare, export, delete.", no_args_is_help=True
+)
 
 STATUS_STYLES = {"complete": "green", "running": "cyan", "failed": "red", "interrupted": "yellow"}
 
@@ -34,9 +35,16 @@ def list_runs(store: StoreOption = None) -> None:
     run_store = open_store(store)
     runs = run_store.runs()
     table = Table(title=f"Runs in {run_store.folder}/", title_justify="left")
-    for column, justify in (("id", "left"), ("started (UTC)", "left"), ("scenario", "left"),
-                            ("status", "left"), ("reps", "right"), ("seed", "right"),
-                            ("throughput/h", "right"), ("log", "left")):  # fmt: skip
+    for column, justify in (
+        ("id", "left"),
+        ("started (UTC)", "left"),
+        ("scenario", "left"),
+        ("status", "left"),
+        ("reps", "right"),
+        ("seed", "right"),
+        ("throughput/h", "right"),
+        ("log", "left"),
+    ):
         table.add_column(column, justify=justify)
     for run in runs:
         values = run_store.kpis(run.id).get("throughput_per_hour", [])
@@ -57,8 +65,10 @@ def list_runs(store: StoreOption = None) -> None:
 
 
 @runs_app.command()
-def show(run_id: Annotated[str, typer.Argument(help="Run id (or its first digits).")],
-         store: StoreOption = None) -> None:  # fmt: skip
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id (or its first digits).")],
+    store: StoreOption = None,
+) -> None:
     """A run's manifest, KPIs with 95 % intervals, and element states."""
     from twin.cli.tables import element_table, kpi_table, run_title
     from twin.record.summary import element_means, kpi_estimates
@@ -129,8 +139,9 @@ def compare(
     except TwinError as error:
         fail(error)
     base = runs[0].short_id
-    table = Table(title="Comparison (mean ± 95 % half width; Δ = run − " + base + ")",
-                  title_justify="left")  # fmt: skip
+    table = Table(
+        title="Comparison (mean ± 95 % half width; Δ = run − " + base + ")", title_justify="left"
+    )
     table.add_column("KPI")
     for run in runs:
         table.add_column(f"{run.short_id}\n{run.scenario_name}", justify="right")

@@ -43,6 +43,7 @@ class Element:
         self.id = element_id
         self.spec = spec
         self.observer = line.observer
+        self._emit_move = line.observer.move if line.observer is not None else None
         self.router = None  # set once all elements exist
         self._waiting: deque[Waiter] = deque()
 
@@ -75,8 +76,8 @@ class Element:
     def hand_over(self, part: Part, target: Element) -> None:
         self.router.commit(target)
         target.accept(part)
-        if self.observer is not None:
-            self.observer.move(self.env.now, part.id, self.id, target.id)
+        if self._emit_move is not None:
+            self._emit_move(self.env.now, part.id, self.id, target.id)
 
     def send_when_room(self, part: Part):
         """SimPy process body: wait until a target has room, then hand ``part`` over."""

@@ -28,13 +28,13 @@ class Observer(Protocol):
 class StateClock:
     """Time spent in each state by one place of an element, since the last reset."""
 
-    __slots__ = ("_env", "element_id", "observer", "place", "since", "state", "totals")
+    __slots__ = ("_emit", "_env", "element_id", "place", "since", "state", "totals")
 
     def __init__(self, env, element_id: str, place: int, state: str, observer: Observer | None):
         self._env = env
         self.element_id = element_id
         self.place = place
-        self.observer = observer
+        self._emit = observer.state if observer is not None else None
         self.state = state
         self.since = env.now
         self.totals: dict[str, float] = {}
@@ -49,8 +49,8 @@ class StateClock:
         totals[self.state] = totals.get(self.state, 0.0) + (now - self.since)
         self.since = now
         self.state = state
-        if self.observer is not None:
-            self.observer.state(now, self.element_id, self.place, state)
+        if self._emit is not None:
+            self._emit(now, self.element_id, self.place, state)
 
     def reset(self) -> None:
         """Forget the time so far (end of the warm-up)."""

@@ -112,8 +112,9 @@ def export_run(store: RunStore, run: RunInfo, fmt: str, folder: Path) -> list[Pa
             written.append(path)
     else:
         path = folder / f"{stem.name}-kpis.parquet"
-        schema = pa.schema([("replication", pa.int32()), ("kpi", pa.string()),
-                            ("value", pa.float64())])  # fmt: skip
+        schema = pa.schema(
+            [("replication", pa.int32()), ("kpi", pa.string()), ("value", pa.float64())]
+        )
         pq.write_table(pa.Table.from_pylist(kpis, schema=schema), path)
         written.append(path)
         if log is not None:

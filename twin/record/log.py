@@ -129,7 +129,7 @@ class LogFile:
 
     def write(self, replication: int, kind: str, columns: dict[str, list]) -> None:
         """One row group: columns of rows of one kind and replication, in time order."""
-        if columns["time_s"]:
+        if len(columns["time_s"]):
             self._write_group(replication, kind, columns)
 
     def _write_group(self, replication: int, kind: str, columns: dict[str, list]) -> None:
@@ -141,8 +141,14 @@ class LogFile:
             if name in self._dictionaries
         }
         codes["kind"] = self._dictionaries["kind"].codes_of([kind]).repeat(count)
-        entry = {"row_group": len(self._index), "replication": replication, "kind": kind,
-                 "rows": count, "first_s": times[0], "last_s": times[-1]}  # fmt: skip
+        entry = {
+            "row_group": len(self._index),
+            "replication": replication,
+            "kind": kind,
+            "rows": count,
+            "first_s": times[0],
+            "last_s": times[-1],
+        }
         if kind in ("state", "move"):
             snapshot = self._snapshots.setdefault(replication, Snapshot())
             entry["before"] = snapshot.to_json()

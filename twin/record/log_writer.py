@@ -8,6 +8,7 @@ core while the line runs on. If the simulation dies, the pipe closes and the log
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import pickle
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 from twin.record.log import LogError
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
+PIPE_BYTES = 1 << 20
 
 
 class LogWriter:
@@ -29,12 +31,15 @@ class LogWriter:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
+        # A pipe that holds a whole row group lets the line run on while the writer reads.
+        with contextlib.suppress(OSError, AttributeError):
+            fcntl.fcntl(self._process.stdin.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
     def write(self, replication: int, kind: str, columns: dict[str, list]) -> None:
-        if not columns["time_s"]:
+        if not len(columns["time_s"]):
             return
         try:
-            pickle.dump((replication, kind, columns), self._process.stdin, PROTOCOL)
+            self._process.stdin.write(pickle.dumps((replication, kind, columns), PROTOCOL))
         except (BrokenPipeError, OSError):
             raise LogError(f"writing the log failed: {self._finish()[1]}") from None
 

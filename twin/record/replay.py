@@ -102,8 +102,10 @@ class Replay:
         time = table["time_s"]
         mask = pc.and_(pc.greater_equal(time, start_s), pc.less_equal(time, end_s))
         if sources is not None:
-            mask = pc.and_(mask, pc.is_in(table["source"].cast(pa.string()),
-                                          pa.array(list(sources), pa.string())))  # fmt: skip
+            mask = pc.and_(
+                mask,
+                pc.is_in(table["source"].cast(pa.string()), pa.array(list(sources), pa.string())),
+            )
         table = table.filter(mask)
         order = np.argsort(table["time_s"].to_numpy(), kind="stable")
         return table.take(pa.array(order))

@@ -142,12 +142,24 @@ class RunStore:
             " recorded, log_file, host, pid)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
             (
-                run_id, scenario_name, scenario_source, scenario_text, scenario_sha256,
-                json.dumps(overrides), seed, replications, horizon_s, warmup_s,
-                json.dumps(versions()), _now(), int(record_log), log_file,
-                socket.gethostname(), os.getpid(),
+                run_id,
+                scenario_name,
+                scenario_source,
+                scenario_text,
+                scenario_sha256,
+                json.dumps(overrides),
+                seed,
+                replications,
+                horizon_s,
+                warmup_s,
+                json.dumps(versions()),
+                _now(),
+                int(record_log),
+                log_file,
+                socket.gethostname(),
+                os.getpid(),
             ),
-        )  # fmt: skip
+        )
         log = LogWriter(self.folder / log_file) if record_log else None
         return RunWriter(self, run_id, lock, log)
 
