@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from twin import __version__
 from twin.cli.common import StoreOption, console_for, fail, open_store
 from twin.cli.runs import runs_app
-from twin.errors import TwinError
+from twin.errors import ScenarioError, TwinError
 from twin.scenario import Scenario, load_scenario
 
 app = typer.Typer(
@@ -28,12 +28,15 @@ app = typer.Typer(
 app.add_typer(runs_app, name="runs")
 
 
-def _load(path: Path, settings: list[str]) -> Scenario:
+def _load(path: Path, settings: list[str], flags: dict[str, str] | None = None) -> Scenario:
+    """Load a scenario; ``flags`` maps settings made from options back to how they were typed."""
     try:
         return load_scenario(path, settings)
-    except TwinError as error:
-        fail(error)
-        raise  # unreachable: fail exits
+    except ScenarioError as error:
+        where = error.where
+        for setting, flag in (flags or {}).items():
+            where = where.replace(f"--set {setting}", flag)
+        fail(ScenarioError(error.message, path=error.path, where=where))
 
 
 @app.command()
@@ -59,10 +62,12 @@ def run(
 ) -> None:
     """Run a scenario and print its KPIs with 95 % confidence intervals; record it."""
     settings = list(set_ or [])
+    flags: dict[str, str] = {}
     for name, value in (("replications", replications), ("seed", seed), ("horizon", horizon)):
         if value is not None:
             settings.append(f"run.{name}={value}")
-    loaded = _load(scenario, settings)
+            flags[settings[-1]] = f"--{name} {value}"
+    loaded = _load(scenario, settings, flags)
     # Imported here so that `twin validate` and `--help` need not load the engine.
     from twin.cli.tables import element_table, kpi_table, run_title
     from twin.experiment import run_experiment
