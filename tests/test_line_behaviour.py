@@ -51,7 +51,14 @@ def test_a_station_finishing_into_a_full_station_is_blocked_with_its_part():
     assert m1["working"] == pytest.approx(0.5)
     assert m1["blocked"] == pytest.approx(0.5)
     assert single(result, "throughput_per_hour") == pytest.approx(1800)
-    assert result.replications[0].elements["m2"]["states"] == {"working": pytest.approx(1.0)}
+    assert result.replications[0].elements["m2"]["states"] == {
+        "working": pytest.approx(1.0),
+        "setup": 0.0,
+        "down": 0.0,
+        "blocked": 0.0,
+        "starved": 0.0,
+    }
+    assert result.kpis["m1.state.blocked"].mean == pytest.approx(0.5)
 
 
 def test_failures_stop_the_part_in_process_and_resume_it_after_repair():

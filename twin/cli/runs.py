@@ -81,7 +81,7 @@ def show(
     console = console_for()
     manifest = Table.grid(padding=(0, 2))
     manifest.add_column(style="bold")
-    manifest.add_column()
+    manifest.add_column(overflow="fold")  # long paths and errors wrap, never cut off
     log_state = run_store.log_problem(run)
     if log_state is None:
         try:

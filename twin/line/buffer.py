@@ -13,6 +13,7 @@ class Buffer(Element):
     """Passive: it has no process of its own, so a part passes through it in zero events."""
 
     kind = "buffer"
+    states = ("empty", "partial", "full")
 
     def __init__(self, line, element_id: str, spec) -> None:
         super().__init__(line, element_id, spec)

@@ -16,6 +16,7 @@ class Conveyor(Element):
     """
 
     kind = "conveyor"
+    states = (WORKING, BLOCKED, STARVED)
 
     def __init__(self, line, element_id: str, spec) -> None:
         super().__init__(line, element_id, spec)

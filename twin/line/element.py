@@ -36,6 +36,7 @@ class Element:
     """Base of line elements. Subclasses define ``can_accept``, ``accept`` and ``content``."""
 
     kind = "element"
+    states: tuple[str, ...] = ()  # every state it reports, so that all replications agree
 
     def __init__(self, line, element_id: str, spec) -> None:
         self.line = line

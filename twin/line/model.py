@@ -142,10 +142,15 @@ class Line:
         elements: dict[str, dict] = {}
         for element_id, element in self.elements.items():
             stats = element.statistics(elapsed_s)
+            if element.states:
+                shares = stats.get("states", {})
+                stats["states"] = {state: shares.get(state, 0.0) for state in element.states}
             elements[element_id] = {"type": element.kind, **stats}
             for name in ("utilisation", "mean_level", "throughput_per_hour"):
                 if stats.get(name) is not None:
                     kpis[f"{element_id}.{name}"] = stats[name]
+            for state, share in stats.get("states", {}).items():
+                kpis[f"{element_id}.state.{state}"] = share
         return ReplicationResult(
             replication=self.replication,
             kpis=kpis,

@@ -12,6 +12,7 @@ class Source(Element):
     ready, so the first element never starves."""
 
     kind = "source"
+    states = (WORKING, BLOCKED, IDLE)
 
     def __init__(self, line, element_id: str, spec) -> None:
         super().__init__(line, element_id, spec)

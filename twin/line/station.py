@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from twin.line.element import Element
-from twin.line.states import BLOCKED, DOWN, SETUP, STARVED, WORKING, StateClock
+from twin.line.states import BLOCKED, DOWN, SETUP, STARVED, STATION_STATES, WORKING, StateClock
 
 
 class Place:
@@ -74,6 +74,7 @@ class Place:
 
 class Station(Element):
     kind = "station"
+    states = STATION_STATES
 
     def __init__(self, line, element_id: str, spec) -> None:
         super().__init__(line, element_id, spec)

@@ -8,6 +8,7 @@ import math
 import os
 import platform
 import socket
+import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,9 +106,7 @@ class RunStore:
             (self.folder / "logs").mkdir(parents=True, exist_ok=True)
             (self.folder / "locks").mkdir(exist_ok=True)
             self._db = connect(self.folder / "catalog.sqlite")
-        except (OSError, Exception) as exc:  # sqlite3.Error and OSError alike
-            if isinstance(exc, StoreError):
-                raise
+        except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"cannot open the run store at {self.folder}: {exc}; "
                 "give a writable folder with --store or TWIN_STORE"
@@ -160,7 +159,12 @@ class RunStore:
                 os.getpid(),
             ),
         )
-        log = LogWriter(self.folder / log_file) if record_log else None
+        try:
+            log = LogWriter(self.folder / log_file) if record_log else None
+        except OSError as exc:
+            self._finish(run_id, "failed", f"the log writer could not start: {exc}", None)
+            lock.release()
+            raise StoreError(f"cannot record run {run_id[:8]}: {exc}") from None
         return RunWriter(self, run_id, lock, log)
 
     # Reading -------------------------------------------------------------------------------
@@ -234,7 +238,9 @@ class RunStore:
         """The run's Parquet log and row-group index, verified against its checksum."""
         problem = self.log_problem(run)
         if problem is not None:
-            raise LogError(f"run {run.short_id} has no usable log: {problem}")
+            path = self.log_path(run)
+            where = f" ({path})" if problem == "log missing" and path is not None else ""
+            raise LogError(f"run {run.short_id} has no usable log: {problem}{where}")
         return open_log(self.log_path(run), run.log_sha256)
 
     # Deleting ------------------------------------------------------------------------------
