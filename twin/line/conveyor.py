@@ -50,7 +50,6 @@ class Conveyor(Element):
         env = self.env
         belt = self.belt
         clock = self.clock
-        router = self.router
         while True:
             if not belt:
                 clock.set(STARVED)
@@ -61,12 +60,9 @@ class Conveyor(Element):
             arrive_s = max(arrive_s, self.last_exit_s + self.gap_s)
             if arrive_s > env.now:
                 yield env.timeout(arrive_s - env.now)
-            target = router.select()
-            if target is None:
-                clock.set(BLOCKED)
-                yield from self.send_when_room(part)
-            else:
-                self.hand_over(part, target)
+            blocked = self.pass_on(part, clock)
+            if blocked is not None:
+                yield blocked
             belt.popleft()
             self.gauge.add(-1)
             self.last_exit_s = env.now

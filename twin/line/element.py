@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from twin.line.states import BLOCKED, StateClock
+
 
 @dataclass(slots=True)
 class Part:
@@ -80,8 +82,14 @@ class Element:
         if self._emit_move is not None:
             self._emit_move(self.env.now, part.id, self.id, target.id)
 
-    def send_when_room(self, part: Part):
-        """SimPy process body: wait until a target has room, then hand ``part`` over."""
+    def pass_on(self, part: Part, clock: StateClock):
+        """Hand ``part`` to a target now, or mark ``clock`` blocked and return the event that
+        fires once a target had room and took it (the caller yields it)."""
+        target = self.router.select()
+        if target is not None:
+            self.hand_over(part, target)
+            return None
+        clock.set(BLOCKED)
         done = self.env.event()
 
         def on_room(waiter: Waiter) -> None:
@@ -97,7 +105,7 @@ class Element:
         waiter = Waiter(on_room)
         for element in self.router.watch():
             element.wait_for_room(waiter)
-        yield done
+        return done
 
     def reset_statistics(self) -> None:
         """Forget statistics gathered so far (end of the warm-up)."""

@@ -44,19 +44,15 @@ class Source(Element):
     def run(self):
         env = self.env
         clock = self.clock
-        router = self.router
         draw = self.draw_interarrival
         while not self._exhausted():
             clock.set(WORKING)
             yield env.timeout(draw())
             part = self.line.new_part()
             self.created += 1
-            target = router.select()
-            if target is None:
-                clock.set(BLOCKED)
-                yield from self.send_when_room(part)
-            else:
-                self.hand_over(part, target)
+            blocked = self.pass_on(part, clock)
+            if blocked is not None:
+                yield blocked
         clock.set(IDLE)
 
     def _feed(self, waiter: Waiter | None = None) -> None:

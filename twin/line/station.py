@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from twin.line.element import Element
-from twin.line.states import BLOCKED, DOWN, SETUP, STARVED, STATION_STATES, WORKING, StateClock
+from twin.line.states import DOWN, SETUP, STARVED, STATION_STATES, WORKING, StateClock
 
 
 class Place:
@@ -36,7 +36,6 @@ class Place:
         draw_mttr = station.draw_mttr
         draw_setup = station.draw_setup
         setup_every = station.setup_every
-        router = station.router
         while True:
             part = self.incoming
             if part is None:
@@ -61,12 +60,9 @@ class Place:
                     self.ttf_left_s = draw_mtbf()
                 self.ttf_left_s -= remaining_s
             yield timeout(remaining_s)
-            target = router.select()
-            if target is None:
-                clock.set(BLOCKED)
-                yield from station.send_when_room(part)
-            else:
-                station.hand_over(part, target)
+            blocked = station.pass_on(part, clock)
+            if blocked is not None:
+                yield blocked
             station.parts_inside -= 1
             station.free.append(self)
             station._room_freed()
