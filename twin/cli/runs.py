@@ -142,7 +142,7 @@ def compare(
     table = Table(
         title="Comparison (mean ± 95 % half width; Δ = run − " + base + ")", title_justify="left"
     )
-    table.add_column("KPI")
+    table.add_column("KPI", no_wrap=True)
     for run in runs:
         table.add_column(f"{run.short_id}\n{run.scenario_name}", justify="right")
     for run in runs[1:]:

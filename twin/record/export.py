@@ -74,9 +74,9 @@ def export_run(store: RunStore, run: RunInfo, fmt: str, folder: Path) -> list[Pa
     """Write the run's manifest, KPIs per replication and (if recorded) its log; return paths."""
     if fmt not in FORMATS:
         raise StoreError(f"format {fmt!r} is unknown; use one of: {', '.join(FORMATS)}")
+    log = _log_table(store, run)  # first: a broken log must leave nothing behind
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / f"twin-run-{run.short_id}"
-    log = _log_table(store, run)
     written = []
     if fmt == "json":
         path = stem.with_suffix(".json")

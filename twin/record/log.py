@@ -102,8 +102,10 @@ class _Dictionary:
 
     def codes_of(self, strings) -> np.ndarray:
         codes = self.codes
-        for s in set(strings).difference(codes):
-            if s is not None:
+        # New strings get codes in the order they first appear (not a set's hash order, which
+        # changes from process to process): the same run gives the same file, byte for byte.
+        for s in dict.fromkeys(strings):
+            if s is not None and s not in codes:
                 codes[s] = len(self.values)
                 self.values.append(s)
         # map() with the dict's own lookup stays in C: far cheaper than a Python loop.

@@ -1,0 +1,498 @@
+"""The run store keeps every run: listed with its manifest, KPIs exactly as measured, compared,
+exported and deleted — and a run that fails is listed as failed, not lost."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sqlite3
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from conftest import scenario
+
+from twin import __version__
+from twin.experiment import RunResult, run_experiment
+from twin.record import LogError, RunStore, StoreError
+from twin.record.compare import compare_runs
+from twin.record.export import export_run
+
+LINE = """
+name: Two machines
+description: m1 feeds m2 through a buffer of three places.
+run: {horizon: 10h, warmup: 30min, replications: 4, seed: 7}
+elements:
+  feed: {type: source}
+  m1: {type: station, process: {exponential: 50s}}
+  b1: {type: buffer, capacity: 3}
+  m2: {type: station, process: {exponential: 60s}}
+  done: {type: sink}
+flow:
+  - feed -> m1 -> b1 -> m2 -> done
+"""
+FASTER_M2 = ["m2.process=20s"]  # the bottleneck becomes three times as fast
+
+SMALL = """
+name: Small line
+run: {horizon: 2h, replications: 2, seed: 3}
+elements:
+  feed: {type: source, interarrival: {exponential: 60s}}
+  m1: {type: station, process: {exponential: 40s}}
+  done: {type: sink}
+flow:
+  - feed -> m1 -> done
+"""
+
+
+def kpi_values(result: RunResult) -> dict[str, list[float]]:
+    """KPI name → one value per replication, as the run measured them."""
+    names = list(result.replications[0].kpis)
+    return {name: [r.kpis[name] for r in result.replications] for name in names}
+
+
+class Recorded:
+    """A store with the line, the line with a faster m2, and the line again (same seed)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.store = RunStore(folder)
+        self.base_scenario = scenario(LINE)
+        self.faster_scenario = scenario(LINE, FASTER_M2)
+        self.base = run_experiment(self.base_scenario, store=self.store)
+        self.faster = run_experiment(self.faster_scenario, store=self.store)
+        self.again = run_experiment(scenario(LINE), store=self.store)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
+    return Recorded(tmp_path_factory.mktemp("store"))
+
+
+# Listing ---------------------------------------------------------------------------------------
+
+
+def test_every_run_is_listed_oldest_first_with_its_manifest(recorded: Recorded) -> None:
+    runs = recorded.store.runs()
+
+    assert [run.id for run in runs] == [
+        recorded.base.run_id,
+        recorded.faster.run_id,
+        recorded.again.run_id,
+    ]
+    base, faster, _ = runs
+    for run, source in ((base, recorded.base_scenario), (faster, recorded.faster_scenario)):
+        assert run.status == "complete"
+        assert run.error is None
+        assert run.ended_at is not None and run.ended_at >= run.started_at
+        assert run.scenario_name == "Two machines"
+        assert run.scenario_source == "test.yaml"
+        assert run.scenario_text == source.text
+        assert run.scenario_sha256 == source.sha256
+        assert run.seed == 7
+        assert run.replications == 4
+        assert run.horizon_s == 36_000.0
+        assert run.warmup_s == 1_800.0
+        assert run.versions["twin"] == __version__
+        assert {"simpy", "pyarrow"} <= set(run.versions)
+        assert run.recorded is True
+        assert run.log_rows > 0
+        assert len(run.log_sha256) == 64
+    assert base.overrides == []
+    assert faster.overrides == FASTER_M2
+    # The variant is the same file with an override: same text, same hash.
+    assert faster.scenario_sha256 == base.scenario_sha256
+
+
+def test_the_catalog_holds_exactly_the_kpis_each_replication_measured(recorded: Recorded) -> None:
+    for result in (recorded.base, recorded.faster):
+        stored = recorded.store.kpis(result.run_id)
+
+        assert stored == kpi_values(result)
+        assert list(stored) == list(result.replications[0].kpis)  # in the run's order
+        assert all(len(values) == 4 for values in stored.values())
+        replications = recorded.store.replications(result.run_id)
+        assert [r["replication"] for r in replications] == [0, 1, 2, 3]
+        assert [r["parts_out"] for r in replications] == [r.parts_out for r in result.replications]
+        assert [r["end_s"] for r in replications] == [r.end_s for r in result.replications]
+        assert replications[2]["elements"] == result.replications[2].elements
+
+
+def test_the_same_scenario_and_seed_record_the_same_kpis_and_log(recorded: Recorded) -> None:
+    base = recorded.store.get(recorded.base.run_id)
+    again = recorded.store.get(recorded.again.run_id)
+
+    assert recorded.store.kpis(again.id) == recorded.store.kpis(base.id)
+    assert again.log_rows == base.log_rows
+    assert log_rows_of(recorded.store, again) == log_rows_of(recorded.store, base)
+    assert again.log_sha256 == base.log_sha256  # byte for byte
+
+
+def log_rows_of(store: RunStore, run) -> list[dict]:
+    """Every row of a run's log as plain values (dictionary columns decoded)."""
+    parquet, _ = store.open_log(run)
+    table = parquet.read()
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.string()))
+    return table.to_pylist()
+
+
+# Comparing -------------------------------------------------------------------------------------
+
+
+def test_a_much_faster_bottleneck_makes_a_significant_difference(recorded: Recorded) -> None:
+    store = recorded.store
+    base, faster = store.get(recorded.base.run_id), store.get(recorded.faster.run_id)
+
+    rows = {row.name: row for row in compare_runs(store, [base, faster])}
+
+    assert list(rows) == list(store.kpis(base.id))
+    for name in ("throughput_per_hour", "lead_time_s", "wip", "m2.utilisation"):
+        row = rows[name]
+        before, after = row.estimates
+        assert before.mean == recorded.base.kpis[name].mean
+        assert after.mean == recorded.faster.kpis[name].mean
+        (difference,) = row.differences
+        assert difference.difference == after.mean - before.mean
+        assert difference.significant
+    assert rows["throughput_per_hour"].differences[0].difference > 15  # parts per hour
+    assert rows["lead_time_s"].differences[0].difference < 0
+
+
+def test_two_runs_of_the_same_scenario_and_seed_do_not_differ(recorded: Recorded) -> None:
+    store = recorded.store
+    base, again = store.get(recorded.base.run_id), store.get(recorded.again.run_id)
+
+    rows = compare_runs(store, [base, again])
+
+    for row in rows:
+        (difference,) = row.differences
+        assert difference.difference == 0.0, row.name
+        assert not difference.significant, row.name
+        assert difference.p_value == 1.0
+
+
+def test_compare_needs_two_runs(recorded: Recorded) -> None:
+    base = recorded.store.get(recorded.base.run_id)
+
+    with pytest.raises(StoreError, match="compare needs two runs or more"):
+        compare_runs(recorded.store, [base])
+
+
+# Exporting -------------------------------------------------------------------------------------
+
+
+def test_csv_export_writes_manifest_kpis_and_log(recorded: Recorded, tmp_path: Path) -> None:
+    run = recorded.store.get(recorded.base.run_id)
+
+    paths = export_run(recorded.store, run, "csv", tmp_path)
+
+    stem = f"twin-run-{run.short_id}"
+    assert [p.name for p in paths] == [
+        f"{stem}-manifest.json",
+        f"{stem}-kpis.csv",
+        f"{stem}-log.csv",
+    ]
+    assert all(p.exists() for p in paths)
+    manifest = json.loads(paths[0].read_text(encoding="utf-8"))
+    assert manifest["id"] == run.id
+    assert manifest["scenario"]["sha256"] == run.scenario_sha256
+    assert manifest["log"] == {"rows": run.log_rows, "sha256": run.log_sha256}
+    with paths[1].open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    kpis = kpi_values(recorded.base)
+    assert len(rows) == 4 * len(kpis)
+    for row in rows:
+        assert float(row["value"]) == kpis[row["kpi"]][int(row["replication"])]
+    log = pacsv.read_csv(paths[2])
+    assert log.num_rows == run.log_rows
+    assert set(log.column("kind").to_pylist()) == {"state", "move"}
+
+
+def test_parquet_export_is_readable_by_any_parquet_reader(
+    recorded: Recorded, tmp_path: Path
+) -> None:
+    run = recorded.store.get(recorded.faster.run_id)
+
+    paths = export_run(recorded.store, run, "parquet", tmp_path)
+
+    stem = f"twin-run-{run.short_id}"
+    assert [p.name for p in paths] == [
+        f"{stem}-manifest.json",
+        f"{stem}-kpis.parquet",
+        f"{stem}-log.parquet",
+    ]
+    kpis = pq.read_table(paths[1]).to_pylist()
+    expected = kpi_values(recorded.faster)
+    assert len(kpis) == 4 * len(expected)
+    assert {(r["kpi"], r["replication"]): r["value"] for r in kpis} == {
+        (name, i): value for name, values in expected.items() for i, value in enumerate(values)
+    }
+    assert pq.read_metadata(paths[2]).num_rows == run.log_rows
+
+
+def test_json_export_is_one_document_and_the_log_as_json_lines(
+    recorded: Recorded, tmp_path: Path
+) -> None:
+    run = recorded.store.get(recorded.base.run_id)
+
+    paths = export_run(recorded.store, run, "json", tmp_path)
+
+    stem = f"twin-run-{run.short_id}"
+    assert [p.name for p in paths] == [f"{stem}.json", f"{stem}-log.jsonl"]
+    document = json.loads(paths[0].read_text(encoding="utf-8"))
+    assert document["manifest"]["status"] == "complete"
+    assert document["manifest"]["scenario"]["text"] == recorded.base_scenario.text
+    assert document["kpis"] == kpi_values(recorded.base)
+    assert [r["parts_out"] for r in document["replications"]] == [
+        r.parts_out for r in recorded.base.replications
+    ]
+    lines = paths[1].read_text(encoding="utf-8").splitlines()
+    assert len(lines) == run.log_rows
+    first = json.loads(lines[0])
+    assert first["replication"] == 0 and first["time_s"] == 0.0
+    assert first["kind"] in ("state", "move")
+
+
+def test_an_unknown_export_format_is_refused_with_the_ones_that_exist(
+    recorded: Recorded, tmp_path: Path
+) -> None:
+    run = recorded.store.get(recorded.base.run_id)
+
+    with pytest.raises(
+        StoreError, match="format 'xlsx' is unknown; use one of: csv, parquet, json"
+    ):
+        export_run(recorded.store, run, "xlsx", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+# Deleting --------------------------------------------------------------------------------------
+
+
+def test_delete_removes_the_run_and_its_log_and_keeps_the_others(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    kept = run_experiment(scenario(SMALL), store=store)
+    gone = run_experiment(scenario(SMALL, ["run.seed=4"]), store=store)
+    gone_log = store.log_path(store.get(gone.run_id))
+    kept_kpis = store.kpis(kept.run_id)
+    assert gone_log.exists()
+
+    deleted = store.delete(gone.run_id[:6])
+
+    assert deleted.id == gone.run_id
+    assert [run.id for run in store.runs()] == [kept.run_id]
+    assert not gone_log.exists()
+    assert store.kpis(gone.run_id) == {}
+    assert store.replications(gone.run_id) == []
+    with sqlite3.connect(tmp_path / "catalog.sqlite") as catalog:
+        for table in ("runs", "replications", "kpis"):
+            column = "id" if table == "runs" else "run_id"
+            count = catalog.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", (gone.run_id,)
+            ).fetchone()[0]
+            assert count == 0, table
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == [f"{kept.run_id}.parquet"]
+    # The run that stays is whole.
+    assert store.kpis(kept.run_id) == kept_kpis
+    kept_run = store.get(kept.run_id)
+    parquet, _ = store.open_log(kept_run)
+    assert parquet.metadata.num_rows == kept_run.log_rows
+    with pytest.raises(StoreError, match="no run"):
+        store.get(gone.run_id)
+
+
+# Finding runs by their first digits ------------------------------------------------------------
+
+
+def test_four_hex_digits_of_an_id_are_enough(recorded: Recorded) -> None:
+    run_id = recorded.faster.run_id
+
+    assert recorded.store.get(run_id[:4]).id == run_id
+    assert recorded.store.get(run_id[:8].upper()).id == run_id
+    assert recorded.store.get(f"  {run_id}\n").id == run_id
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("abc", "'abc' is not a run id; give at least 4 hex digits of an id from `twin runs list`"),
+        ("run-1", "'run-1' is not a run id; give at least 4 hex digits"),
+        ("0123456789ab", "no run '0123456789ab' in "),
+    ],
+)
+def test_a_reference_that_names_no_run_says_what_to_give(
+    recorded: Recorded, ref: str, message: str
+) -> None:
+    with pytest.raises(StoreError) as raised:
+        recorded.store.get(ref)
+
+    assert str(raised.value).startswith(message)
+    if ref == "0123456789ab":
+        assert str(raised.value).endswith("; `twin runs list` shows the runs")
+
+
+def test_a_prefix_shared_by_two_runs_asks_for_more_digits(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    for _ in range(2):
+        writer = store.begin(**manifest_of(scenario(SMALL)), record_log=False)
+        writer.fail("not needed")
+    # Chance gives two runs the same first digits after a few hundred runs; here the catalog
+    # is told so directly.
+    with sqlite3.connect(tmp_path / "catalog.sqlite") as catalog:
+        ids = [row[0] for row in catalog.execute("SELECT id FROM runs ORDER BY started_at, id")]
+        for new_id, old_id in zip(("beef0001" + "0" * 24, "beef0002" + "0" * 24), ids, strict=True):
+            catalog.execute("UPDATE runs SET id = ? WHERE id = ?", (new_id, old_id))
+
+    with pytest.raises(StoreError) as raised:
+        store.get("beef")
+
+    assert str(raised.value) == (
+        "'beef' matches 2 runs (beef00010000, beef00020000); give more digits"
+    )
+    assert store.get("beef0002").id == "beef0002" + "0" * 24
+
+
+# Runs that do not end well ---------------------------------------------------------------------
+
+
+def manifest_of(source) -> dict:
+    """The manifest arguments of ``RunStore.begin`` for a scenario."""
+    return {
+        "scenario_name": source.name,
+        "scenario_source": source.source,
+        "scenario_text": source.text,
+        "scenario_sha256": source.sha256,
+        "overrides": list(source.overrides),
+        "seed": source.run.seed,
+        "replications": source.run.replications,
+        "horizon_s": source.run.horizon_s,
+        "warmup_s": source.run.warmup_s,
+    }
+
+
+def test_a_run_that_fails_is_listed_as_failed_with_its_error(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    line = scenario(SMALL)
+    writer = store.begin(**manifest_of(line))
+    assert [(run.id, run.status) for run in store.runs()] == [(writer.id, "running")]
+
+    writer.fail("boom")
+
+    (run,) = store.runs()
+    assert run.id == writer.id
+    assert run.status == "failed"
+    assert run.error == "boom"
+    assert run.ended_at is not None
+    assert run.log_sha256 is None and run.log_rows is None
+    assert store.kpis(run.id) == {}
+    assert store.log_problem(run) == "run failed"
+    with pytest.raises(LogError, match=f"run {run.short_id} has no usable log: run failed"):
+        store.open_log(run)
+    assert not store.log_path(run).exists()  # never shown as a whole log
+
+
+def test_a_run_stopped_by_an_error_keeps_the_replications_it_finished(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    finished = []
+
+    def stop_after_first(result) -> None:
+        finished.append(result)
+        raise RuntimeError("the planner's callback broke")
+
+    with pytest.raises(RuntimeError):
+        run_experiment(scenario(SMALL), store=store, on_replication=stop_after_first)
+
+    (run,) = store.runs()
+    assert run.status == "failed"
+    assert run.error == "RuntimeError: the planner's callback broke"
+    assert run.replications == 2
+    kpis = store.kpis(run.id)
+    assert kpis == {name: [value] for name, value in finished[0].kpis.items()}
+    assert store.log_problem(run) == "run failed"
+
+
+def test_ctrl_c_leaves_the_run_interrupted(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+
+    def interrupt(_) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(scenario(SMALL), store=store, on_replication=interrupt)
+
+    (run,) = store.runs()
+    assert run.status == "interrupted"
+    assert run.error == "interrupted by the user"
+    assert len(store.replications(run.id)) == 1
+
+
+def test_a_run_without_a_log_is_recorded_but_cannot_be_replayed(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+
+    result = run_experiment(scenario(SMALL), store=store, record_log=False)
+
+    run = store.get(result.run_id)
+    assert run.status == "complete"
+    assert run.recorded is False
+    assert run.log_file is None and run.log_rows is None
+    assert store.kpis(run.id) == kpi_values(result)
+    assert store.log_problem(run) == "not recorded"
+    assert list((tmp_path / "logs").iterdir()) == []
+
+
+# Where the store is ----------------------------------------------------------------------------
+
+
+def test_twin_store_names_the_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "elsewhere" / "runs"
+    monkeypatch.setenv("TWIN_STORE", str(folder))
+    monkeypatch.chdir(tmp_path)
+
+    store = RunStore()
+    result = run_experiment(scenario(SMALL), store=store)
+
+    assert store.folder == folder
+    assert (folder / "catalog.sqlite").exists()
+    assert [run.id for run in RunStore(folder).runs()] == [result.run_id]
+    assert not (tmp_path / "twin-runs").exists()
+
+
+def test_without_a_store_a_run_leaves_no_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TWIN_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    result = run_experiment(scenario(SMALL), store=None)
+
+    assert result.run_id is None
+    assert len(result.replications) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_store_that_cannot_be_created_says_where_to_put_it(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+
+    with pytest.raises(StoreError) as raised:
+        RunStore(blocker / "runs")
+
+    message = str(raised.value)
+    assert message.startswith(f"cannot open the run store at {blocker / 'runs'}: ")
+    assert message.endswith("; give a writable folder with --store or TWIN_STORE")
+
+
+def test_no_kpi_is_lost_to_nan(tmp_path: Path) -> None:
+    # A line that delivers nothing after its warm-up has no lead time to measure.
+    store = RunStore(tmp_path)
+    starved = SMALL.replace("{exponential: 60s}", "10h").replace("seed: 3}", "seed: 3, warmup: 1h}")
+
+    result = run_experiment(scenario(starved), store=store)
+
+    kpis = store.kpis(result.run_id)
+    assert kpis["throughput_per_hour"] == [0.0, 0.0]
+    assert all(math.isnan(v) for v in kpis["lead_time_s"])
+    assert list(kpis) == list(result.replications[0].kpis)
