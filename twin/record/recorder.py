@@ -56,13 +56,11 @@ class Recorder:
         )
 
     def state(self, time_s: float, element_id: str, place: int, state: str) -> None:
-        times = self._state_s
-        times.append(time_s)
+        # The hottest call of a recorded run: no size check here, move() checks for both.
+        self._state_s.append(time_s)
         self._state_source.append(element_id)
         self._state_place.append(place)
         self._state_text.append(state)
-        if len(times) >= ROW_GROUP_ROWS:
-            self._flush_states()
 
     def move(self, time_s: float, part_id: int, from_id: str, to_id: str) -> None:
         times = self._move_s
@@ -72,6 +70,8 @@ class Recorder:
         self._move_to.append(to_id)
         if len(times) >= ROW_GROUP_ROWS:
             self._flush_moves()
+        if len(self._state_s) >= ROW_GROUP_ROWS:
+            self._flush_states()
 
     def event(self, time_s: float, source: str, text: str, value: float | None = None) -> None:
         """Something worth a line in the log that is not a state change or a move."""
