@@ -1,0 +1,5 @@
+"""Physics for commissioning: a PyBullet world, robots, physics conveyors, sensors, actuators."""
+
+from twin.physics.world import PartType, PhysicsError, World
+
+__all__ = ["PartType", "PhysicsError", "World"]
