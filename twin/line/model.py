@@ -12,6 +12,7 @@ from twin.distributions import Distribution, Sampler
 from twin.line.buffer import Buffer
 from twin.line.conveyor import Conveyor
 from twin.line.element import Element, Part
+from twin.line.robot import Robot
 from twin.line.routing import make_router
 from twin.line.sink import Sink
 from twin.line.source import Source
@@ -25,6 +26,7 @@ ELEMENT_CLASSES: dict[str, type[Element]] = {
     "station": Station,
     "buffer": Buffer,
     "conveyor": Conveyor,
+    "robot": Robot,
     "sink": Sink,
 }
 
@@ -51,11 +53,14 @@ class Line:
         replication: int = 0,
         env: simpy.Environment | None = None,
         observer: Observer | None = None,
+        performers: dict | None = None,
     ) -> None:
         self.scenario = scenario
         self.replication = replication
         self.env = env if env is not None else simpy.Environment()
         self.observer = observer
+        # Element id -> perform(part) -> event, for elements whose work another model does.
+        self.performers = performers or {}
         self.seed = scenario.run.seed
         self.warmup_s = scenario.run.warmup_s
         self.wip = LevelGauge(self.env)

@@ -49,7 +49,11 @@ class Place:
                 yield timeout(draw_setup())
             station.parts_started += 1
             clock.set(WORKING)
-            remaining_s = draw_process()
+            if station.perform is not None:
+                yield station.perform(part)
+                remaining_s = 0.0
+            else:
+                remaining_s = draw_process()
             if draw_mtbf is not None:
                 while remaining_s > self.ttf_left_s:
                     yield timeout(self.ttf_left_s)
@@ -74,16 +78,21 @@ class Station(Element):
 
     def __init__(self, line, element_id: str, spec) -> None:
         super().__init__(line, element_id, spec)
-        self.draw_process = line.sampler(element_id, "process", spec.process)
-        failures = spec.failures
+        self._configure(spec.process, spec.capacity, spec.failures, spec.setup)
+
+    def _configure(self, process, capacity: int, failures, setup, perform=None) -> None:
+        """``perform(part)``, when given, returns the event that ends the part's processing
+        (a motion in the physics world) instead of a drawn process time."""
+        line, element_id = self.line, self.id
+        self.perform = perform
+        self.draw_process = line.sampler(element_id, "process", process) if process else None
         self.draw_mtbf = line.sampler(element_id, "mtbf", failures.mtbf) if failures else None
         self.draw_mttr = line.sampler(element_id, "mttr", failures.mttr) if failures else None
-        setup = spec.setup
         self.draw_setup = line.sampler(element_id, "setup", setup.time) if setup else None
         self.setup_every = setup.every if setup else 1
         self.parts_started = 0
         self.parts_inside = 0
-        self.places = [Place(self, i) for i in range(spec.capacity)]
+        self.places = [Place(self, i) for i in range(capacity)]
         self.free: deque[Place] = deque(self.places)
 
     def start(self) -> None:

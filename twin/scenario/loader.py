@@ -39,6 +39,7 @@ class Scenario:
     overrides: tuple[str, ...] = ()
     description: str | None = None
     sha256: str = field(default="")
+    parts: dict[str, Any] = field(default_factory=dict)
 
     def element_ids(self, kind: str) -> list[str]:
         return [i for i, e in self.elements.items() if e.type == kind]
@@ -110,7 +111,19 @@ def parse_scenario(
         routes = build_routes(spec.elements, spec.flow)
     except FlowError as exc:
         raise ScenarioError(exc.message, path=exc.path, where=where(exc.key)) from None
+    for element_id, element in spec.elements.items():
+        part = getattr(element, "part", None)
+        if part is not None and part not in spec.parts:
+            known = ", ".join(spec.parts) or "none yet"
+            key = ("elements", element_id, "part")
+            raise ScenarioError(
+                f"part type {part!r} is not in parts ({known}); declare it, "
+                "e.g. parts: {box: {size: [0.1, 0.1, 0.1], mass: 0.5}}",
+                path=dotted(key),
+                where=where(key),
+            )
     return Scenario(
+        parts=dict(spec.parts),
         name=spec.name,
         description=spec.description,
         run=spec.run,

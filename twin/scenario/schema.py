@@ -283,6 +283,7 @@ class SourceSpec(_Strict):
 
     type: Literal["source"]
     interarrival: Dist | None = None
+    part: str | None = None  # a part type from the scenario's `parts`, for physics elements
     limit: Annotated[
         int | None,
         BeforeValidator(
@@ -410,11 +411,89 @@ class SinkSpec(_Strict):
     type: Literal["sink"]
 
 
+def _point(name: str) -> Callable[[Any], tuple[float, float, float]]:
+    """A validator for a point in metres: [x, y, z]."""
+
+    def check(value: Any) -> tuple[float, float, float]:
+        if (
+            not isinstance(value, list | tuple)
+            or len(value) != 3
+            or any(isinstance(v, bool) or not isinstance(v, int | float) for v in value)
+            or any(not math.isfinite(v) for v in value)
+        ):
+            raise ValueError(f"{name} {value!r} is not a point; give [x, y, z] in metres")
+        return (float(value[0]), float(value[1]), float(value[2]))
+
+    return check
+
+
+def _location(name: str, relative: str) -> Callable[[Any], Any]:
+    """A point, or the name of the neighbouring element whose end is the location."""
+    point = _point(name)
+
+    def check(value: Any) -> Any:
+        if value == relative:
+            return value
+        try:
+            return point(value)
+        except ValueError:
+            raise ValueError(
+                f"{name} {value!r} is not allowed; give [x, y, z] in metres or {relative!r}"
+            ) from None
+
+    return check
+
+
+class RobotSpec(_Strict):
+    """A pick-and-place robot: its cycle time comes from physics, or from `cycle` when timed."""
+
+    type: Literal["robot"]
+    model: str = "kuka_iiwa"
+    base_m: Annotated[tuple[float, float, float], BeforeValidator(_point("base"))] = Field(
+        default=(0.0, 0.0, 0.0), alias="base"
+    )
+    yaw_deg: float = Field(default=0.0, alias="yaw")
+    pick: Annotated[Any, BeforeValidator(_location("pick", "upstream"))] = "upstream"
+    place: Annotated[Any, BeforeValidator(_location("place", "downstream"))] = "downstream"
+    joint_speed_rad_per_s: Annotated[
+        float,
+        BeforeValidator(
+            _positive_measure(
+                "joint_speed", "rad/s", "a joint speed limit is more than 0", "joint_speed: 1.5"
+            )
+        ),
+    ] = Field(default=1.0, alias="joint_speed")
+    gripper: Literal["suction", "parallel"] = "suction"
+    fidelity: Literal["physics", "timed"] = "physics"
+    cycle: Dist | None = None
+    failures: Failures | None = None
+
+
+class PartTypeSpec(_Strict):
+    """A kind of workpiece as a physical body (used by physics elements)."""
+
+    size_m: Annotated[tuple[float, float, float], BeforeValidator(_point("size"))] = Field(
+        default=(0.1, 0.1, 0.1), alias="size"
+    )
+    mass_kg: Annotated[
+        float,
+        BeforeValidator(_positive_measure("mass", "kg", "a part weighs more than 0", "mass: 0.5")),
+    ] = Field(default=0.5, alias="mass")
+    colour: tuple[float, float, float] = (0.8, 0.5, 0.2)
+
+    @field_validator("size_m")
+    @classmethod
+    def _positive_size(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if min(value) <= 0:
+            raise ValueError(f"size {list(value)} is not allowed; every side is more than 0 m")
+        return value
+
+
 ElementSpec = Annotated[
-    SourceSpec | StationSpec | BufferSpec | ConveyorSpec | SinkSpec,
+    SourceSpec | StationSpec | BufferSpec | ConveyorSpec | RobotSpec | SinkSpec,
     Field(discriminator="type"),
 ]
-ELEMENT_TYPES = ("source", "station", "buffer", "conveyor", "sink")
+ELEMENT_TYPES = ("source", "station", "buffer", "conveyor", "robot", "sink")
 
 RULES = ("round_robin", "shortest_queue", "probability")
 
@@ -475,6 +554,7 @@ class ScenarioSpec(_Strict):
     name: str
     description: str | None = None
     run: RunSettings
+    parts: dict[str, PartTypeSpec] = Field(default_factory=dict)
     elements: dict[str, ElementSpec]
     flow: list[FlowEntry]
 

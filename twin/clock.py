@@ -1,0 +1,108 @@
+"""One virtual time for everything: SimPy events, and physics stepped in lock-step with them.
+
+The SimPy environment is the master clock. While nothing continuous is active it jumps from
+event to event and the physics world does not step at all. While something is active (a robot
+moving, parts riding a belt, parts still settling), the world steps at its fixed step, in runs
+that end at the next SimPy event, so every SimPy event happens at a physics step boundary and
+sees the world as it is at that instant. SimPy processes wait for physics through events
+(`when(...)`), never by polling.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import simpy
+
+# Longest run of steps between two looks at the SimPy queue when it is empty: keeps a
+# stepping world responsive to processes that are started from outside the run.
+MAX_RUN_STEPS = 240
+
+
+class Clock:
+    """The SimPy environment and, optionally, a physics world that follows it."""
+
+    def __init__(self, env: simpy.Environment | None = None, world=None) -> None:
+        self.env = env if env is not None else simpy.Environment()
+        self.world = world
+        self._activities: list[Callable[[], bool]] = []
+        self._watches: list[tuple[Callable[[], bool], simpy.Event]] = []
+        self._wake: simpy.Event | None = None
+        if world is not None:
+            self.env.process(self._step_physics())
+
+    @property
+    def now_s(self) -> float:
+        return self.env.now
+
+    def add_activity(self, is_active: Callable[[], bool]) -> None:
+        """Something continuous: while ``is_active()`` holds, the world steps."""
+        self._activities.append(is_active)
+        self.wake()
+
+    def wake(self) -> None:
+        """Something continuous may have started: have the world step again."""
+        if self._wake is not None and not self._wake.triggered:
+            self._wake.succeed()
+
+    def when(self, predicate: Callable[[], bool]) -> simpy.Event:
+        """An event that fires at the first step boundary where ``predicate()`` holds
+        (at once if it holds already)."""
+        event = self.env.event()
+        if predicate():
+            event.succeed()
+        else:
+            self._watches.append((predicate, event))
+            self.wake()
+        return event
+
+    def active(self) -> bool:
+        return any(is_active() for is_active in self._activities)
+
+    def _step_physics(self):
+        env, world = self.env, self.world
+        step_s = world.step_s
+        origin_s = env.now - world.steps * step_s
+        while True:
+            if not self.active():
+                self._wake = env.event()
+                yield self._wake
+                self._wake = None
+                # Physics time stood still while nothing moved: its step boundaries start
+                # afresh from now.
+                origin_s = env.now - world.steps * step_s
+                continue
+            next_s = env.peek()
+            # Step boundaries that fall before the next SimPy event can be stepped at once:
+            # nobody looks at the world in between.
+            if math.isinf(next_s):
+                allowed = MAX_RUN_STEPS
+            else:
+                allowed = math.floor((next_s - origin_s) / step_s + 1e-9) - world.steps
+                allowed = min(allowed, MAX_RUN_STEPS)
+            if allowed <= 0:
+                # The next event comes before the next boundary: let it see the world as it
+                # is now, and step once the boundary is reached.
+                yield env.timeout(max(0.0, origin_s + (world.steps + 1) * step_s - env.now))
+                world.step()
+                fired = self._check_watches()
+            else:
+                fired = []
+                for _ in range(allowed):
+                    world.step()
+                    fired = self._check_watches()
+                    if fired or not self.active():
+                        break
+                yield env.timeout(max(0.0, origin_s + world.steps * step_s - env.now))
+            for event in fired:
+                event.succeed()
+
+    def _check_watches(self) -> list[simpy.Event]:
+        if not self._watches:
+            return []
+        fired, waiting = [], []
+        for predicate, event in self._watches:
+            (fired if predicate() else waiting).append((predicate, event))
+        self._watches = waiting
+        return [event for _, event in fired]

@@ -1,0 +1,26 @@
+"""A pick-and-place robot as a line element: one part at a time, blocking like a station."""
+
+from __future__ import annotations
+
+from twin.errors import ScenarioError
+from twin.line.station import Station
+
+
+class Robot(Station):
+    """Its cycle is either timed (the ``cycle`` distribution) or performed: the composer of
+    the run hands the line a ``perform(part)`` that moves a physics robot and returns the
+    event of the motion's end, so the cycle takes as long as the physics takes."""
+
+    kind = "robot"
+
+    def __init__(self, line, element_id: str, spec) -> None:
+        super(Station, self).__init__(line, element_id, spec)
+        perform = line.performers.get(element_id)
+        if perform is None and spec.cycle is None:
+            raise ScenarioError(
+                "has no cycle time for a timed run; give cycle (e.g. cycle: {normal: {mean: "
+                "6s, sd: 0.3s}}) or fit one from physics with `twin calibrate`",
+                path=f"elements.{element_id}.cycle",
+            )
+        process = None if perform is not None else spec.cycle
+        self._configure(process, 1, spec.failures, None, perform)
