@@ -6,7 +6,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from twin.line import ReplicationResult, run_replication
+from twin.builder import build
+from twin.line import ReplicationResult
 from twin.record import RunStore
 from twin.record.summary import element_means, kpi_estimates
 from twin.scenario import Scenario
@@ -61,6 +62,7 @@ def run_experiment(
     *,
     store: RunStore | None = None,
     record_log: bool = True,
+    fidelity: str | None = None,
     on_replication: Callable[[ReplicationResult], None] | None = None,
 ) -> RunResult:
     """Run every replication the scenario asks for, in order, each on its own random streams.
@@ -89,7 +91,8 @@ def run_experiment(
     try:
         for replication in range(scenario.run.replications):
             observer = writer.recorder(replication) if writer is not None else None
-            result = run_replication(scenario, replication, observer=observer)
+            plant = build(scenario, replication, observer=observer, fidelity=fidelity)
+            result = plant.run()
             results.append(result)
             if writer is not None:
                 writer.add_replication(

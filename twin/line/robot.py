@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from twin.errors import ScenarioError
+from twin.line.element import Waiter
 from twin.line.station import Station
 
 
@@ -24,3 +25,19 @@ class Robot(Station):
             )
         process = None if perform is not None else spec.cycle
         self._configure(process, 1, spec.failures, None, perform)
+
+    # A robot takes a part only when it can put it down: it never stands holding a part over
+    # an occupied machine, as a station would keep a finished part (blocking after service).
+
+    def can_accept(self) -> bool:
+        return bool(self.free) and self.router.select() is not None
+
+    def wait_for_room(self, waiter: Waiter) -> None:
+        super().wait_for_room(waiter)
+        relay = Waiter(self._relay_room)
+        for element in self.router.watch():
+            element.wait_for_room(relay)
+
+    def _relay_room(self, relay: Waiter) -> None:
+        relay.done = True
+        self._room_freed()

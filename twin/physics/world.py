@@ -157,6 +157,19 @@ class World:
         p.changeDynamics(body, -1, lateralFriction=part_type.friction, physicsClientId=self.client)
         return body
 
+    def add_fixture(self, size_m, centre_m, colour_rgba=(0.55, 0.55, 0.6, 1.0)) -> int:
+        """A static box (a table, a pedestal, an obstacle): it never moves."""
+        half = [s / 2 for s in size_m]
+        collision = p.createCollisionShape(
+            p.GEOM_BOX, halfExtents=half, physicsClientId=self.client
+        )
+        visual = p.createVisualShape(
+            p.GEOM_BOX, halfExtents=half, rgbaColor=list(colour_rgba), physicsClientId=self.client
+        )
+        return p.createMultiBody(
+            0.0, collision, visual, list(centre_m), physicsClientId=self.client
+        )
+
     def remove(self, body: int) -> None:
         p.removeBody(body, physicsClientId=self.client)
 

@@ -22,6 +22,9 @@ class Recorder:
         "_move_part",
         "_move_s",
         "_move_to",
+        "_pose_s",
+        "_pose_source",
+        "_pose_values",
         "_replication",
         "_state_place",
         "_state_s",
@@ -35,6 +38,7 @@ class Recorder:
         self._new_states()
         self._new_moves()
         self._new_events()
+        self._new_poses()
 
     # Numbers go into typed arrays: as cheap to append to as lists, and they reach the log
     # process as one block of bytes instead of a million pickled floats.
@@ -54,6 +58,9 @@ class Recorder:
             [],
             [],
         )
+
+    def _new_poses(self) -> None:
+        self._pose_s, self._pose_source, self._pose_values = array("d"), [], []
 
     def state(self, time_s: float, element_id: str, place: int, state: str) -> None:
         # The hottest call of a recorded run: no size check here, move() checks for both.
@@ -108,6 +115,22 @@ class Recorder:
         )
         self._new_moves()
 
+    def pose(self, time_s: float, body_id: str, pose: tuple[float, ...]) -> None:
+        """Where a physical body is: x, y, z in metres and the orientation quaternion."""
+        self._pose_s.append(time_s)
+        self._pose_source.append(body_id)
+        self._pose_values.append(pose)
+        if len(self._pose_s) >= ROW_GROUP_ROWS:
+            self._flush_poses()
+
+    def _flush_poses(self) -> None:
+        self._log.write(
+            self._replication,
+            "pose",
+            {"time_s": self._pose_s, "source": self._pose_source, "pose": self._pose_values},
+        )
+        self._new_poses()
+
     def _flush_events(self) -> None:
         self._log.write(
             self._replication,
@@ -126,3 +149,4 @@ class Recorder:
         self._flush_states()
         self._flush_moves()
         self._flush_events()
+        self._flush_poses()

@@ -1,0 +1,206 @@
+"""A robot cell: a line's robot element performed by a physics robot on the shared clock.
+
+The line asks the cell to ``perform(part)``; the cell gives the part a body (or reuses the one
+an earlier cell left at this pick point), runs one pick-and-place program on the physics robot,
+and returns a clock event that fires when the program is done — so the line's cycle time is
+exactly the physics time the motion took. Collisions and lost parts are logged as events, and
+body poses are sampled into the run log while things move.
+"""
+
+from __future__ import annotations
+
+import math
+
+from twin.clock import Clock
+from twin.errors import ScenarioError
+from twin.physics import PartType, PhysicsError, World
+from twin.physics.robot import PickAndPlace, Robot
+
+# A part whose centre is this close to the floor has fallen off its table or belt.
+FLOOR_MARGIN_M = 0.02
+# Beyond this distance from its base no robot of ours works: the part has left the cell.
+WORK_RADIUS_M = 3.0
+
+
+class PartBodies:
+    """Which physics body stands for which part, shared by all cells of a world."""
+
+    def __init__(self, world: World, part_types: dict[str, PartType]) -> None:
+        self.world = world
+        self.part_types = part_types
+        self.bodies: dict[int, int] = {}
+        self.names: dict[int, str] = {}
+        self._supports: dict[tuple[float, ...], int] = {}
+        self.owners: dict[int, str] = {}
+
+    def body_at(self, part, centre_m, part_type: PartType, owner: str) -> int:
+        """The part's body, put at ``centre_m`` (created the first time it is needed), now in
+        the hands of ``owner``."""
+        self.owners[part.id] = owner
+        body = self.bodies.get(part.id)
+        if body is None:
+            body = self.world.add_part(part_type, centre_m)
+            self.bodies[part.id] = body
+            self.names[body] = f"part.{part.id}"
+        else:
+            self.world.set_pose(body, centre_m)
+        return body
+
+    def support(self, point_m, size_m: float = 0.3) -> None:
+        """A table whose top is at ``point_m`` (once per point), for parts to rest on."""
+        key = tuple(round(v, 3) for v in point_m)
+        if key in self._supports or point_m[2] <= 0:
+            return
+        x, y, z = point_m
+        self._supports[key] = self.world.add_fixture((size_m, size_m, z), (x, y, z / 2))
+
+    def drop(self, part_id: int, owner: str | None = None) -> None:
+        """Remove the part's body (only if ``owner``, when given, still has it)."""
+        if owner is not None and self.owners.get(part_id) != owner:
+            return
+        self.owners.pop(part_id, None)
+        body = self.bodies.pop(part_id, None)
+        if body is not None:
+            self.names.pop(body, None)
+            self.world.remove(body)
+
+
+class RobotCell:
+    """One ``robot`` element of the scenario, performed in the physics world."""
+
+    def __init__(
+        self,
+        world: World,
+        clock: Clock,
+        element_id: str,
+        spec,
+        bodies: PartBodies,
+        part_type: PartType,
+        observer=None,
+        pose_rate_hz: float = 20.0,
+    ) -> None:
+        self.world = world
+        self.clock = clock
+        self.id = element_id
+        self.bodies = bodies
+        self.part_type = part_type
+        self.observer = observer
+        self.events: list[tuple[float, str, str]] = []
+        for name, location in (("pick", spec.pick), ("place", spec.place)):
+            if isinstance(location, str):
+                raise ScenarioError(
+                    f"{location!r} is not supported yet for a physics robot; give the point "
+                    "[x, y, z] in metres where the part's bottom rests",
+                    path=f"elements.{element_id}.{name}",
+                )
+        half_height_m = part_type.size_m[2] / 2
+        # Scenario locations are where a part's bottom rests; programs want its centre.
+        self.pick_m = (spec.pick[0], spec.pick[1], spec.pick[2] + half_height_m)
+        self.place_m = (spec.place[0], spec.place[1], spec.place[2] + half_height_m)
+        try:
+            self.robot = Robot(
+                world,
+                element_id,
+                spec.model,
+                spec.base_m,
+                math.radians(spec.yaw_deg),
+                spec.joint_speed_rad_per_s,
+                spec.gripper,
+            )
+            for name, centre in (("pick", self.pick_m), ("place", self.place_m)):
+                top = (centre[0], centre[1], centre[2] + half_height_m)
+                self.robot.check_reachable(top, f"{name} location")
+        except PhysicsError as error:
+            raise ScenarioError(
+                str(error).removeprefix(f"{element_id}: "), path=f"elements.{element_id}"
+            ) from None
+        # Until physics conveyors and machines stand in the world, a plain table is where a
+        # part waits to be picked and where it is set down.
+        bodies.support(spec.pick)
+        bodies.support(spec.place)
+        self.program: PickAndPlace | None = None
+        self.part = None
+        self.cycles: list[dict[str, float]] = []
+        self._left_here: list[int] = []  # parts this cell placed and nobody has taken since
+        self._pose_every = max(1, round(1.0 / (pose_rate_hz * world.step_s)))
+        self._collided = False
+        self.release_early_in: str | None = None  # test hook: drop the part in this segment
+        world.on_step(after=self._after_step)
+        clock.add_activity(self.active)
+
+    # The line's side -----------------------------------------------------------------------
+
+    def perform(self, part):
+        """Start one cycle for ``part``; the returned event fires when it is done."""
+        # What this cell set down before and nobody took on has left the cell's world.
+        for part_id in self._left_here:
+            if part_id != part.id:
+                self.bodies.drop(part_id, owner=self.id)
+        self._left_here = []
+        body = self.bodies.body_at(part, self.pick_m, self.part_type, owner=self.id)
+        self.part = part
+        self._collided = False
+        try:
+            self.program = PickAndPlace(self.robot, body, self.pick_m, self.place_m)
+        except PhysicsError as error:
+            raise ScenarioError(str(error), path=f"elements.{self.id}") from None
+        done = self.clock.when(lambda: self.program is not None and self.program.done)
+        done.callbacks.append(self._finished)
+        return done
+
+    def _finished(self, _event) -> None:
+        self.cycles.append(self.program.segment_s)
+        self._left_here.append(self.part.id)
+        self.program = None
+        self.part = None
+
+    def active(self) -> bool:
+        return self.program is not None and not self.program.done
+
+    # The physics side ----------------------------------------------------------------------
+
+    def _after_step(self) -> None:
+        program = self.program
+        if program is None or program.done:
+            return
+        if self.release_early_in is not None and program.segment == self.release_early_in:
+            self.robot.release()
+        program.update()
+        self._watch(program)
+        if self.observer is not None and self.world.steps % self._pose_every == 0:
+            self._sample_poses()
+
+    def _watch(self, program: PickAndPlace) -> None:
+        now_s = self.clock.env.now + self.world.step_s  # the step just taken ends here
+        touching = self.robot.touching() - {program.part_body}
+        if touching and not self._collided:
+            self._collided = True
+            names = ", ".join(self.bodies.names.get(b, f"body {b}") for b in sorted(touching))
+            self._event(now_s, "collision", f"{self.id} touched {names}")
+        position, _ = self.world.pose(program.part_body)
+        base = self.robot.base_position_m
+        fell = position[2] < self.part_type.size_m[2] / 2 + FLOOR_MARGIN_M
+        gone = math.dist(position[:2], base[:2]) > WORK_RADIUS_M
+        if fell or gone:
+            where = ", ".join(f"{v:.2f}" for v in position)
+            self._event(now_s, "part_lost", f"part.{self.part.id} at ({where})")
+            program.abort("part lost")
+            self.bodies.drop(self.part.id)
+
+    def _event(self, time_s: float, kind: str, text: str) -> None:
+        if self.observer is not None and hasattr(self.observer, "event"):
+            self.observer.event(time_s, self.id, f"{kind}: {text}")
+        self.events.append((time_s, kind, text))
+
+    def _sample_poses(self) -> None:
+        if not hasattr(self.observer, "pose"):
+            return
+        now_s = self.clock.env.now
+        for part_id, body in self.bodies.bodies.items():
+            position, orientation = self.world.pose(body)
+            self.observer.pose(now_s, f"part.{part_id}", (*position, *orientation))
+        for link_name, (position, orientation) in self.robot.link_poses().items():
+            self.observer.pose(now_s, f"{self.id}.{link_name}", (*position, *orientation))
+
+    def finish(self) -> None:
+        """End of the replication: nothing to release (the world is closed after)."""

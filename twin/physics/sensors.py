@@ -1,0 +1,129 @@
+"""Sensors in the physics world: light barriers and part-present switches, read after each step.
+
+Each sensor samples once after every physics step (the world's after-step hook) and exposes
+``value``, the element signal a controller maps to a tag. Edges are counted and reported to
+callbacks with the physics time of the step that saw them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import pybullet as p
+
+from twin.physics.world import PhysicsError, World
+
+EdgeCallback = Callable[[bool, float], None]
+
+
+def _point(name: str, field: str, value: Sequence[float]) -> tuple[float, float, float]:
+    if len(value) != 3:
+        raise PhysicsError(f"{name}.{field}: {value!r} is not a point; give (x, y, z) in m")
+    x, y, z = (float(v) for v in value)
+    return (x, y, z)
+
+
+class _SwitchingSensor:
+    """A boolean sensor sampled after every step, with edge counts and edge callbacks."""
+
+    def __init__(self, world: World, name: str) -> None:
+        self.world = world
+        self.name = name
+        self.rising_edges = 0
+        self.falling_edges = 0
+        self.body: int | None = None  # what the sensor sees, if anything
+        self._state = False
+        self._callbacks: list[EdgeCallback] = []
+        self._state = self._sample()  # a part already there is seen, without an edge
+        world.on_step(after=self._update)
+
+    @property
+    def value(self) -> bool:
+        return self._state
+
+    def on_edge(self, callback: EdgeCallback) -> None:
+        """Call ``callback(rising, time_s)`` at every change, with the physics time."""
+        self._callbacks.append(callback)
+
+    def _sample(self) -> bool:
+        raise NotImplementedError
+
+    def _update(self) -> None:
+        state = self._sample()
+        if state == self._state:
+            return
+        self._state = state
+        if state:
+            self.rising_edges += 1
+        else:
+            self.falling_edges += 1
+        time_s = self.world.time_s
+        for callback in self._callbacks:
+            callback(state, time_s)
+
+
+class LightBarrier(_SwitchingSensor):
+    """A through-beam light barrier: a ray from ``from_m`` to ``to_m``; ``blocked`` when any
+    body is in the beam. Mount it across a belt above the surface and inside the guides (see
+    ``Belt.point_m``)."""
+
+    def __init__(
+        self, world: World, name: str, from_m: Sequence[float], to_m: Sequence[float]
+    ) -> None:
+        self.from_m = _point(name, "from_m", from_m)
+        self.to_m = _point(name, "to_m", to_m)
+        if math.dist(self.from_m, self.to_m) <= 0:
+            raise PhysicsError(f"{name}: the beam has no length; give from_m != to_m")
+        super().__init__(world, name)
+
+    @property
+    def blocked(self) -> bool:
+        return self._state
+
+    def _sample(self) -> bool:
+        hit = p.rayTest(self.from_m, self.to_m, physicsClientId=self.world.client)[0]
+        self.body = hit[0] if hit[0] >= 0 else None
+        return self.body is not None
+
+
+class PartPresent(_SwitchingSensor):
+    """A part-present switch looking down at a spot: rays from ``range_m`` above ``at_m`` down
+    to ``clearance_m`` above it, so the surface at ``at_m`` itself is not seen. With
+    ``radius_m > 0`` four more rays on a circle of that radius widen the spot."""
+
+    def __init__(
+        self,
+        world: World,
+        name: str,
+        at_m: Sequence[float],
+        radius_m: float = 0.0,
+        range_m: float = 0.2,
+        clearance_m: float = 0.002,
+    ) -> None:
+        self.at_m = _point(name, "at_m", at_m)
+        if not radius_m >= 0:
+            raise PhysicsError(f"{name}.radius_m: {radius_m} is not allowed; give 0 or more")
+        if not range_m > clearance_m >= 0:
+            raise PhysicsError(
+                f"{name}.range_m: {range_m} m with clearance {clearance_m} m is not allowed; "
+                "give range_m > clearance_m >= 0"
+            )
+        x, y, z = self.at_m
+        offsets = [(0.0, 0.0)]
+        if radius_m > 0:
+            offsets += [(radius_m, 0.0), (-radius_m, 0.0), (0.0, radius_m), (0.0, -radius_m)]
+        self._from = [[x + dx, y + dy, z + range_m] for dx, dy in offsets]
+        self._to = [[x + dx, y + dy, z + clearance_m] for dx, dy in offsets]
+        self.radius_m = float(radius_m)
+        self.range_m = float(range_m)
+        super().__init__(world, name)
+
+    @property
+    def present(self) -> bool:
+        return self._state
+
+    def _sample(self) -> bool:
+        hits = p.rayTestBatch(self._from, self._to, physicsClientId=self.world.client)
+        self.body = next((hit[0] for hit in hits if hit[0] >= 0), None)
+        return self.body is not None
