@@ -13,12 +13,15 @@ SCENARIOS = sorted((ROOT / "scenarios").rglob("*.yaml"))
 
 def test_there_are_reference_scenarios():
     names = {path.name for path in SCENARIOS}
-    assert {"bottling_line.yaml", "two_machine_line.yaml"} <= names
+    assert {"bottling_line.yaml", "two_machine_line.yaml", "robot_cell.yaml"} <= names
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_reference_scenario_runs(path):
-    loaded = load_scenario(path, ["run.replications=2"])
+    settings = ["run.replications=2"]
+    if "type: robot" in path.read_text():
+        settings = ["run.replications=1", "run.horizon=90s"]  # physics: a few robot cycles
+    loaded = load_scenario(path, settings)
     assert loaded.text.lstrip().startswith("#"), "each scenario opens with a comment header"
     result = run_experiment(loaded)
     assert result.kpis["throughput_per_hour"].mean > 0

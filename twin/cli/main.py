@@ -59,6 +59,10 @@ def run(
     no_record: Annotated[
         bool, typer.Option("--no-record", help="Do not record this run in the run store.")
     ] = False,
+    fidelity: Annotated[
+        str | None,
+        typer.Option(help="physics or timed for every element (default: each element's own)."),
+    ] = None,
 ) -> None:
     """Run a scenario and print its KPIs with 95 % confidence intervals; record it."""
     settings = list(set_ or [])
@@ -86,7 +90,10 @@ def run(
         task = progress.add_task(f"{loaded.name}: replications", total=loaded.run.replications)
         try:
             result = run_experiment(
-                loaded, store=run_store, on_replication=lambda _: progress.advance(task)
+                loaded,
+                store=run_store,
+                fidelity=fidelity,
+                on_replication=lambda _: progress.advance(task),
             )
         except TwinError as error:
             fail(error)
@@ -118,6 +125,12 @@ def validate(
 ) -> None:
     """Check a scenario file without running it."""
     loaded = _load(scenario, list(set_ or []))
+    from twin.builder import check_reach
+
+    try:
+        check_reach(loaded)  # physics robots: every pick and place location within reach
+    except TwinError as error:
+        fail(error.located(str(scenario)) if isinstance(error, ScenarioError) else error)
     counts: dict[str, int] = {}
     for spec in loaded.elements.values():
         counts[spec.type] = counts.get(spec.type, 0) + 1

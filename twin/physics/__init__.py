@@ -1,6 +1,7 @@
 """Physics for commissioning: a PyBullet world, robots, physics conveyors, sensors, actuators."""
 
+# world first: it imports PyBullet quietly, before any other module imports it.
+from twin.physics.world import PartType, PhysicsError, World  # isort: skip
 from twin.physics.robot import PickAndPlace, Robot
-from twin.physics.world import PartType, PhysicsError, World
 
 __all__ = ["PartType", "PhysicsError", "PickAndPlace", "Robot", "World"]

@@ -131,6 +131,10 @@ class SuctionGripper:
             [0, 0, 0, 1],
             physicsClientId=client,
         )
+        # A part at rest may have been put to sleep by the solver: it must follow the tool.
+        p.changeDynamics(
+            body, -1, activationState=p.ACTIVATION_STATE_WAKE_UP, physicsClientId=client
+        )
         self.held = body
         return True
 

@@ -13,8 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pybullet as p
-import pybullet_data
+from twin.physics.quiet import quiet_output
+
+with quiet_output():  # PyBullet prints its build time on import
+    import pybullet as p
+    import pybullet_data
 
 from twin.errors import TwinError
 
