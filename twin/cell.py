@@ -124,7 +124,8 @@ class RobotCell:
         self._left_here: list[int] = []  # parts this cell placed and nobody has taken since
         self._pose_every = max(1, round(1.0 / (pose_rate_hz * world.step_s)))
         self._collided = False
-        self.release_early_in: str | None = None  # test hook: drop the part in this segment
+        # Test hook: (segment, seconds into it) at which the gripper lets go too early.
+        self.release_early_at: tuple[str, float] | None = None
         world.on_step(after=self._after_step)
         clock.add_activity(self.active)
 
@@ -163,7 +164,12 @@ class RobotCell:
         program = self.program
         if program is None or program.done:
             return
-        if self.release_early_in is not None and program.segment == self.release_early_in:
+        early = self.release_early_at
+        if (
+            early is not None
+            and program.segment == early[0]
+            and program.segment_s[early[0]] >= early[1]
+        ):
             self.robot.release()
         program.update()
         self._watch(program)
@@ -173,6 +179,13 @@ class RobotCell:
     def _watch(self, program: PickAndPlace) -> None:
         now_s = self.clock.env.now + self.world.step_s  # the step just taken ends here
         touching = self.robot.touching() - {program.part_body}
+        if program.segment == "move" and self.robot.holding is not None:
+            # Carried high over the cell, the part itself must touch nothing but the tool.
+            touching |= {
+                contact[2]
+                for contact in self.world.contacts(program.part_body)
+                if contact[2] != self.robot.body
+            }
         if touching and not self._collided:
             self._collided = True
             names = ", ".join(self.bodies.names.get(b, f"body {b}") for b in sorted(touching))

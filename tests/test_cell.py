@@ -1,0 +1,126 @@
+"""Robot cells: a line's robots performed in physics, on the shared clock."""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+
+import pytest
+from conftest import ROOT
+
+from twin.builder import build
+from twin.errors import ScenarioError
+from twin.experiment import run_experiment
+from twin.physics import PartType
+from twin.physics.robot import PickAndPlace
+from twin.record import RunStore
+from twin.record.replay import Replay
+from twin.scenario import load_scenario
+
+CELL = ROOT / "scenarios" / "robot_cell.yaml"
+
+
+def cell(*settings: str):
+    return build(load_scenario(CELL, ["run.horizon=60s", *settings]))
+
+
+def mean_cycle_s(plant, robot_id: str) -> float:
+    return statistics.mean(sum(c.values()) for c in plant.cells[robot_id].cycles)
+
+
+def test_the_robot_cycle_comes_from_its_motion():
+    # Halving the joint speed limit doubles every motion's time; grips, releases and the few
+    # steps a motion needs to settle do not scale. So from the full-speed cycle c, of which
+    # `fixed` does not scale, the slow cycle should be about 2 c - fixed.
+    fast = cell()
+    fast.line.run()
+    slow = cell("loader.joint_speed=0.75")
+    slow.line.run()
+    fast_s, slow_s = mean_cycle_s(fast, "loader"), mean_cycle_s(slow, "loader")
+    motions = ("approach", "descend", "lift", "move", "lower", "retract")
+    fixed_s = 2 * PickAndPlace.DWELL_S + len(motions) * 0.05  # dwell, plus settling per motion
+    assert slow_s / fast_s == pytest.approx((2 * fast_s - fixed_s) / fast_s, rel=0.08)
+    assert slow_s / fast_s > 1.6
+    # The unloader kept its speed: its cycle is unchanged.
+    assert mean_cycle_s(slow, "unloader") == pytest.approx(mean_cycle_s(fast, "unloader"), rel=0.01)
+
+
+def test_an_unreachable_pick_location_is_refused_before_the_run():
+    with pytest.raises(ScenarioError) as refused:
+        cell("loader.pick=[2.5, 0, 0.8]")
+    message = str(refused.value)
+    assert "elements.loader" in message
+    assert "pick location (2.500, 0.000, 0.860)" in message
+    assert "move the robot base or the location" in message
+
+
+def test_an_obstacle_in_the_path_is_reported_as_a_collision():
+    plant = cell()
+    # A light pole standing where the loader swings from the belt to the machine.
+    pole = plant.world.add_part(PartType(size_m=(0.04, 0.04, 1.5), mass_kg=0.3), (0.3, 0.3, 0.75))
+    plant.line.run()
+    collisions = [text for _, kind, text in plant.cells["loader"].events if kind == "collision"]
+    assert collisions
+    assert f"body {pole}" in collisions[0]
+
+
+def test_letting_go_too_early_loses_the_part():
+    plant = cell()
+    plant.cells["loader"].release_early_at = ("move", 0.3)
+    plant.line.run()
+    lost = [text for _, kind, text in plant.cells["loader"].events if kind == "part_lost"]
+    assert lost, plant.cells["loader"].events
+    assert lost[0].startswith("part.")
+
+
+class Poses:
+    """Observer keeping the pose rows (and ignoring the rest)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+
+    def state(self, *args) -> None:
+        pass
+
+    def move(self, *args) -> None:
+        pass
+
+    def pose(self, time_s, body_id, pose) -> None:
+        self.rows.append((time_s, body_id, *pose))
+
+
+def pose_log_hash() -> tuple[str, int]:
+    poses = Poses()
+    scenario = load_scenario(CELL, ["run.horizon=40s"])
+    build(scenario, observer=poses).line.run()
+    return hashlib.sha256(repr(poses.rows).encode()).hexdigest(), len(poses.rows)
+
+
+def test_same_seed_same_pose_log():
+    first, rows = pose_log_hash()
+    assert rows > 1000
+    assert pose_log_hash() == (first, rows)
+
+
+def test_physics_steps_only_while_something_moves():
+    plant = cell("feed.limit=2")
+    plant.line.run()
+    stepped_s = plant.world.steps * plant.world.step_s
+    # Two parts, two robots, one cycle each of about 3.5 s: the world steps while some robot
+    # moves (the two may move at once), and not at all for the rest of the minute.
+    per_robot_s = [sum(sum(c.values()) for c in cell.cycles) for cell in plant.cells.values()]
+    assert [len(cell.cycles) for cell in plant.cells.values()] == [2, 2]
+    assert max(per_robot_s) - plant.world.step_s <= stepped_s <= sum(per_robot_s) + 0.5
+    assert stepped_s < 20
+
+
+def test_a_recorded_cell_run_has_poses_and_events_for_replay(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    scenario = load_scenario(CELL, ["run.horizon=30s"])
+    result = run_experiment(scenario, store=store)
+    replay = Replay(store, result.run_id)
+    poses = replay.events(0, 30, kinds=["pose"])
+    assert poses.num_rows > 500
+    sources = set(poses["source"].cast("string").to_pylist())
+    assert any(s.startswith("loader.") for s in sources)
+    assert any(s.startswith("part.") for s in sources)
