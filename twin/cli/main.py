@@ -139,6 +139,53 @@ def validate(
 
 
 @app.command()
+def calibrate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file with physics robots.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the timed variant (default: NAME.timed.yaml)."),
+    ] = None,
+    horizon: Annotated[str | None, typer.Option(help="Physics time to run, e.g. 30min.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field.")] = None,
+) -> None:
+    """Run the physics model, fit every robot's cycle time, and write a timed variant."""
+    from rich.table import Table
+
+    from twin.calibrate import calibrate as fit_cycles
+    from twin.calibrate import default_variant_path, write_variant
+
+    settings = list(set_ or [])
+    flags = {}
+    if horizon is not None:
+        settings.append(f"run.horizon={horizon}")
+        flags[settings[-1]] = f"--horizon {horizon}"
+    loaded = _load(scenario, settings, flags)
+    console = console_for()
+    try:
+        with console.status(f"{loaded.name}: running the physics model..."):
+            fits = fit_cycles(loaded)
+        path = write_variant(loaded, fits, out or default_variant_path(str(scenario)))
+    except ScenarioError as error:
+        fail(error.located(str(scenario)))
+    except OSError as error:
+        fail(TwinError(f"cannot write the variant: {error.strerror}; choose a writable --out"))
+    table = Table(title="Cycle times fitted from physics", title_justify="left")
+    for column in ("robot", "cycles", "mean s", "sd s", "slowest motion"):
+        table.add_column(column, justify="left" if column == "robot" else "right")
+    for robot_id, fit in fits.items():
+        slowest = max(fit.segment_means_s.items(), key=lambda kv: kv[1])
+        table.add_row(
+            robot_id,
+            str(len(fit.cycles_s)),
+            f"{fit.mean_s:.3f}",
+            f"{fit.sd_s:.4f}",
+            f"{slowest[0]} {slowest[1]:.3f}s",
+        )
+    console.print(table)
+    console.print(f"Timed variant written to {path}", highlight=False)
+
+
+@app.command()
 def version() -> None:
     """Print twin's version."""
     print(__version__)

@@ -1,0 +1,46 @@
+"""Calibration: cycle times fitted from physics make a timed model that agrees with it."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ROOT
+
+from twin.builder import build
+from twin.calibrate import calibrate, timed_variant
+from twin.errors import ScenarioError
+from twin.scenario import load_scenario, parse_scenario
+
+CELL = ROOT / "scenarios" / "robot_cell.yaml"
+
+
+def test_a_timed_variant_reproduces_the_physics_run():
+    physics = load_scenario(CELL, ["run.horizon=3min"])
+    fits = calibrate(physics)
+    assert set(fits) == {"loader", "unloader"}
+    loader = fits["loader"]
+    assert len(loader.cycles_s) >= 10
+    assert sum(loader.segment_means_s.values()) == pytest.approx(loader.mean_s, rel=1e-9)
+    assert loader.sd_s < 0.05 * loader.mean_s  # the same motions, the same times
+
+    variant = parse_scenario(timed_variant(physics, fits), source="variant.yaml")
+    assert {variant.elements[r].fidelity for r in fits} == {"timed"}
+    timed = build(variant)
+    assert timed.world is None  # no physics at all in the timed run
+    timed_result = timed.run()
+    physics_result = build(physics).run()
+    for robot_id in fits:
+        key = f"{robot_id}.utilisation"
+        assert timed_result.kpis[key] == pytest.approx(physics_result.kpis[key], rel=0.03)
+    assert timed_result.parts_out == pytest.approx(physics_result.parts_out, abs=1)
+
+
+def test_calibration_needs_physics_robots():
+    line = load_scenario(ROOT / "scenarios" / "two_machine_line.yaml")
+    with pytest.raises(ScenarioError, match="has no robot with fidelity physics"):
+        calibrate(line)
+
+
+def test_calibration_needs_enough_cycles():
+    short = load_scenario(CELL, ["run.horizon=20s"])
+    with pytest.raises(ScenarioError, match="run calibration longer"):
+        calibrate(short)
