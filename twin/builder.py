@@ -16,12 +16,24 @@ DEFAULT_PART_TYPE = "box"
 
 
 def physics_elements(scenario: Scenario, fidelity: str | None = None) -> list[str]:
-    """Ids of the elements that run on physics in this run (``fidelity`` overrides all)."""
+    """Ids of the elements that run on physics in this run (``fidelity`` overrides all).
+
+    ``--fidelity physics`` turns on physics for elements that have what it needs (robots,
+    and conveyors with a start point); the rest stay timed.
+    """
     if fidelity is not None and fidelity not in FIDELITIES:
         raise ScenarioError(f"fidelity {fidelity!r} is unknown; use physics or timed")
     if fidelity == "timed":
         return []
-    return [i for i, e in scenario.elements.items() if getattr(e, "fidelity", None) == "physics"]
+    chosen = []
+    for element_id, spec in scenario.elements.items():
+        own = getattr(spec, "fidelity", None)
+        if own == "physics" or (
+            fidelity == "physics"
+            and (spec.type == "robot" or (spec.type == "conveyor" and spec.start_m is not None))
+        ):
+            chosen.append(element_id)
+    return chosen
 
 
 @dataclass
@@ -57,7 +69,7 @@ def build(
         line = Line(scenario, replication=replication, env=clock.env, observer=observer)
         return Plant(line, clock)
     # Imported here: a planner's timed run never loads PyBullet.
-    from twin.cell import PartBodies, RobotCell
+    from twin.cell import BeltCell, PartBodies, RobotCell
     from twin.physics import World
 
     world = World()
@@ -67,10 +79,32 @@ def build(
     part_type = part_types[_source_part(scenario)]
     cells = {}
     try:
+        # Belts first: a robot next to one picks from its end or places at its start.
         for element_id in physical:
             spec = scenario.elements[element_id]
+            if spec.type == "conveyor":
+                cells[element_id] = BeltCell(world, clock, element_id, spec, bodies, part_type)
+        for element_id in physical:
+            spec = scenario.elements[element_id]
+            if spec.type != "robot":
+                continue
+            upstream = _neighbour_belt(scenario, cells, element_id, "upstream")
+            downstream = _neighbour_belt(scenario, cells, element_id, "downstream")
+            if upstream is not None:
+                upstream.hands_on_physically = True
+            pick = upstream.end_centre_m if spec.pick == "upstream" and upstream else None
+            place = downstream.entry_centre_m if spec.place == "downstream" and downstream else None
             cells[element_id] = RobotCell(
-                world, clock, element_id, spec, bodies, part_type, observer, POSE_RATE_HZ
+                world,
+                clock,
+                element_id,
+                spec,
+                bodies,
+                part_type,
+                observer,
+                POSE_RATE_HZ,
+                pick_centre_m=pick,
+                place_centre_m=place,
             )
     except Exception:
         world.close()
@@ -80,7 +114,7 @@ def build(
         replication=replication,
         env=clock.env,
         observer=observer,
-        performers={element_id: cell.perform for element_id, cell in cells.items()},
+        performers=cells,
     )
     return Plant(line, clock, world, cells)
 
@@ -95,6 +129,17 @@ def _part_types(scenario: Scenario) -> dict:
     }
     types.setdefault(DEFAULT_PART_TYPE, PartType())
     return types
+
+
+def _neighbour_belt(scenario: Scenario, cells: dict, element_id: str, side: str):
+    """The physics belt feeding (``upstream``) or fed by (``downstream``) the element, if any."""
+    if side == "downstream":
+        route = scenario.routes.get(element_id)
+        neighbours = list(route.targets) if route else []
+    else:
+        neighbours = [e for e, r in scenario.routes.items() if element_id in r.targets]
+    belts = [cells[n] for n in neighbours if n in cells and hasattr(cells[n], "belt")]
+    return belts[0] if len(belts) == 1 else None
 
 
 def _source_part(scenario: Scenario) -> str:

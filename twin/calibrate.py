@@ -48,7 +48,7 @@ class CycleFit:
 
 def calibrate(scenario: Scenario, *, min_cycles: int = 5) -> dict[str, CycleFit]:
     """Run one replication in physics and fit the cycle of every physics robot."""
-    robots = physics_elements(scenario)
+    robots = [i for i in physics_elements(scenario) if scenario.elements[i].type == "robot"]
     if not robots:
         raise ScenarioError(
             "has no robot with fidelity physics; calibration fits robots' cycles from physics",
@@ -81,6 +81,8 @@ def timed_variant(scenario: Scenario, fits: dict[str, CycleFit]) -> str:
     """The scenario's YAML with every fitted robot timed on its fitted cycle."""
     data = yaml.safe_load(scenario.text)
     apply_overrides(data, scenario.overrides)  # the variant is of the scenario as it ran
+    for element_id in physics_elements(scenario):
+        data["elements"][element_id]["fidelity"] = "timed"  # belts: length / speed
     for robot_id, fit in fits.items():
         element = data["elements"][robot_id]
         element["fidelity"] = "timed"

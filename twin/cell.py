@@ -46,6 +46,21 @@ class PartBodies:
             self.world.set_pose(body, centre_m)
         return body
 
+    def body_of(self, part_id: int) -> int | None:
+        return self.bodies.get(part_id)
+
+    def create(self, part, centre_m, part_type: PartType, owner: str, yaw_rad: float = 0.0) -> int:
+        """A new body for ``part`` at ``centre_m``, turned by ``yaw_rad`` about the vertical."""
+        orientation = (0.0, 0.0, math.sin(yaw_rad / 2), math.cos(yaw_rad / 2))
+        body = self.world.add_part(part_type, centre_m, orientation)
+        self.bodies[part.id] = body
+        self.names[body] = f"part.{part.id}"
+        self.owners[part.id] = owner
+        return body
+
+    def take(self, part_id: int, owner: str) -> None:
+        self.owners[part_id] = owner
+
     def support(self, point_m, size_m: float = 0.3) -> None:
         """A table whose top is at ``point_m`` (once per point), for parts to rest on."""
         key = tuple(round(v, 3) for v in point_m)
@@ -65,6 +80,17 @@ class PartBodies:
             self.world.remove(body)
 
 
+def _centre(location, half_height_m: float, element_id: str, name: str):
+    if isinstance(location, str):
+        raise ScenarioError(
+            f"{location!r} needs a physics conveyor there to take the point from; give the "
+            "point [x, y, z] in metres where the part's bottom rests, or make the neighbour "
+            "a conveyor with fidelity: physics",
+            path=f"elements.{element_id}.{name}",
+        )
+    return (location[0], location[1], location[2] + half_height_m)
+
+
 class RobotCell:
     """One ``robot`` element of the scenario, performed in the physics world."""
 
@@ -78,6 +104,8 @@ class RobotCell:
         part_type: PartType,
         observer=None,
         pose_rate_hz: float = 20.0,
+        pick_centre_m=None,
+        place_centre_m=None,
     ) -> None:
         self.world = world
         self.clock = clock
@@ -86,17 +114,11 @@ class RobotCell:
         self.part_type = part_type
         self.observer = observer
         self.events: list[tuple[float, str, str]] = []
-        for name, location in (("pick", spec.pick), ("place", spec.place)):
-            if isinstance(location, str):
-                raise ScenarioError(
-                    f"{location!r} is not supported yet for a physics robot; give the point "
-                    "[x, y, z] in metres where the part's bottom rests",
-                    path=f"elements.{element_id}.{name}",
-                )
         half_height_m = part_type.size_m[2] / 2
-        # Scenario locations are where a part's bottom rests; programs want its centre.
-        self.pick_m = (spec.pick[0], spec.pick[1], spec.pick[2] + half_height_m)
-        self.place_m = (spec.place[0], spec.place[1], spec.place[2] + half_height_m)
+        # Scenario points are where a part's bottom rests; programs want its centre. The
+        # builder gives the centre itself where the location is a physics belt's end.
+        self.pick_m = pick_centre_m or _centre(spec.pick, half_height_m, element_id, "pick")
+        self.place_m = place_centre_m or _centre(spec.place, half_height_m, element_id, "place")
         try:
             self.robot = Robot(
                 world,
@@ -116,8 +138,9 @@ class RobotCell:
             ) from None
         # Until physics conveyors and machines stand in the world, a plain table is where a
         # part waits to be picked and where it is set down.
-        bodies.support(spec.pick)
-        bodies.support(spec.place)
+        for location, given in ((spec.pick, pick_centre_m), (spec.place, place_centre_m)):
+            if given is None:
+                bodies.support(location)
         self.program: PickAndPlace | None = None
         self.part = None
         self.cycles: list[dict[str, float]] = []
@@ -214,6 +237,108 @@ class RobotCell:
             self.observer.pose(now_s, f"part.{part_id}", (*position, *orientation))
         for link_name, (position, orientation) in self.robot.link_poses().items():
             self.observer.pose(now_s, f"{self.id}.{link_name}", (*position, *orientation))
+
+    def finish(self) -> None:
+        """End of the replication: nothing to release (the world is closed after)."""
+
+
+class BeltCell:
+    """A ``conveyor`` element with ``fidelity: physics``: parts ride a physics belt to a
+    stopper at its end, queue there touching each other, and leave when picked."""
+
+    # Parts closer than this (m) to the start still block the entry.
+    ENTRY_GAP_M = 0.02
+    # Slower than this (m/s) a part is at rest; the world need not step for it.
+    AT_REST_M_PER_S = 0.002
+
+    def __init__(
+        self,
+        world: World,
+        clock: Clock,
+        element_id: str,
+        spec,
+        bodies: PartBodies,
+        part_type: PartType,
+    ) -> None:
+        from twin.physics.conveyor import STOPPER_THICKNESS_M, Belt
+
+        self.world = world
+        self.clock = clock
+        self.id = element_id
+        self.bodies = bodies
+        self.part_type = part_type
+        self.yaw_rad = math.radians(spec.yaw_deg)
+        self.belt = Belt(
+            world,
+            element_id,
+            length_m=spec.length_m,
+            width_m=spec.width_m,
+            start_m=spec.start_m,
+            yaw_rad=self.yaw_rad,
+            speed_m_per_s=spec.speed_m_per_s,
+            stopper=True,
+        )
+        length_m, height_m = part_type.size_m[0], part_type.size_m[2]
+        self._part_length_m = length_m
+        self.entry_centre_m = self.belt.point_m(length_m / 2 + self.ENTRY_GAP_M, 0.0, height_m / 2)
+        self._end_along_m = spec.length_m - STOPPER_THICKNESS_M - length_m / 2
+        self.end_centre_m = self.belt.point_m(self._end_along_m, 0.0, height_m / 2)
+        self._fresh: set[int] = set()
+        self.hands_on_physically = False  # set by the builder when a robot picks from it
+        clock.add_activity(self.active)
+
+    def enter(self, part) -> None:
+        body = self.bodies.body_of(part.id)
+        if body is None:  # a part from a timed element appears at the belt's start
+            body = self.bodies.create(
+                part, self.entry_centre_m, self.part_type, self.id, self.yaw_rad
+            )
+        else:
+            self.bodies.take(part.id, self.id)
+        self._fresh.add(body)  # it must be stepped at least until it starts to ride
+        self.clock.wake()
+
+    def leave(self, part) -> None:
+        """The part went on; off the physical world unless a physics element took it."""
+        if not self.hands_on_physically:
+            self.bodies.drop(part.id, owner=self.id)
+
+    def entry_free(self) -> bool:
+        along = self.belt.position_along_m
+        limit_m = self._part_length_m + self.ENTRY_GAP_M
+        return all(along(body) > limit_m for body in self._bodies_on())
+
+    def when_entry_free(self):
+        return self.clock.when(self.entry_free)
+
+    def arrival(self, part):
+        body = self.bodies.body_of(part.id)
+
+        def at_end() -> bool:
+            return (
+                self.belt.position_along_m(body) >= self._end_along_m - 0.005
+                and self._speed(body) < 0.01
+            )
+
+        return self.clock.when(at_end)
+
+    def active(self) -> bool:
+        if not self.belt.running:
+            return False
+        moving = False
+        for body in self._bodies_on():
+            if self._speed(body) > self.AT_REST_M_PER_S:
+                self._fresh.discard(body)
+                moving = True
+        return moving or bool(self._fresh)
+
+    def _bodies_on(self) -> list[int]:
+        owners = self.bodies.owners
+        return [b for pid, b in self.bodies.bodies.items() if owners.get(pid) == self.id]
+
+    def _speed(self, body: int) -> float:
+        (vx, vy, _), _ = self.world.velocity(body)
+        return math.hypot(vx, vy)
 
     def finish(self) -> None:
         """End of the replication: nothing to release (the world is closed after)."""

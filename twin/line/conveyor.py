@@ -28,17 +28,36 @@ class Conveyor(Element):
         self.clock = StateClock(self.env, element_id, 0, STARVED, self.observer)
         self.last_exit_s = -self.gap_s
         self.wake = None
+        # A physics belt, when the run has one for this element: it carries the parts, says
+        # when each reaches the end and whether the entry is clear.
+        self.physical = line.performers.get(element_id)
+        self._entry_watch = False
 
     def start(self) -> None:
         self.env.process(self.run())
 
     def can_accept(self) -> bool:
-        return len(self.belt) < self.capacity
+        if len(self.belt) >= self.capacity:
+            return False
+        return self.physical is None or self.physical.entry_free()
+
+    def wait_for_room(self, waiter) -> None:
+        super().wait_for_room(waiter)
+        if self.physical is not None and not self._entry_watch and len(self.belt) < self.capacity:
+            # The entry clears as the physics moves the last part on: wait for that.
+            self._entry_watch = True
+            self.physical.when_entry_free().callbacks.append(self._entry_cleared)
+
+    def _entry_cleared(self, _event) -> None:
+        self._entry_watch = False
+        self._room_freed()
 
     def content(self) -> int:
         return len(self.belt)
 
     def accept(self, part) -> None:
+        if self.physical is not None:
+            self.physical.enter(part)
         self.belt.append((part, self.env.now + self.travel_s))
         self.gauge.add(1)
         wake = self.wake
@@ -57,13 +76,18 @@ class Conveyor(Element):
                 yield self.wake
             clock.set(WORKING)
             part, arrive_s = belt[0]
-            arrive_s = max(arrive_s, self.last_exit_s + self.gap_s)
-            if arrive_s > env.now:
-                yield env.timeout(arrive_s - env.now)
+            if self.physical is not None:
+                yield self.physical.arrival(part)  # the part's body is at the end
+            else:
+                arrive_s = max(arrive_s, self.last_exit_s + self.gap_s)
+                if arrive_s > env.now:
+                    yield env.timeout(arrive_s - env.now)
             blocked = self.pass_on(part, clock)
             if blocked is not None:
                 yield blocked
             belt.popleft()
+            if self.physical is not None:
+                self.physical.leave(part)
             self.gauge.add(-1)
             self.last_exit_s = env.now
             self._room_freed()

@@ -59,7 +59,8 @@ class Line:
         self.replication = replication
         self.env = env if env is not None else simpy.Environment()
         self.observer = observer
-        # Element id -> perform(part) -> event, for elements whose work another model does.
+        # Element id -> the model that does the element's work (a physics robot or belt),
+        # for elements that do not run on their own timed logic.
         self.performers = performers or {}
         self.seed = scenario.run.seed
         self.warmup_s = scenario.run.warmup_s

@@ -16,7 +16,8 @@ class Robot(Station):
 
     def __init__(self, line, element_id: str, spec) -> None:
         super(Station, self).__init__(line, element_id, spec)
-        perform = line.performers.get(element_id)
+        cell = line.performers.get(element_id)
+        perform = cell.perform if cell is not None else None
         if perform is None and spec.cycle is None:
             raise ScenarioError(
                 "has no cycle time for a timed run; give cycle (e.g. cycle: {normal: {mean: "

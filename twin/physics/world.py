@@ -180,6 +180,10 @@ class World:
         position, orientation = p.getBasePositionAndOrientation(body, physicsClientId=self.client)
         return position, orientation
 
+    def velocity(self, body: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Linear (m/s) and angular (rad/s) velocity of a body."""
+        return p.getBaseVelocity(body, physicsClientId=self.client)
+
     def set_pose(self, body: int, position_m, orientation_xyzw=(0, 0, 0, 1)) -> None:
         p.resetBasePositionAndOrientation(
             body, list(position_m), list(orientation_xyzw), physicsClientId=self.client

@@ -394,6 +394,26 @@ class ConveyorSpec(_Strict):
         ),
     ]
 
+    fidelity: Literal["physics", "timed"] = "timed"
+    # Where a physics belt stands: the middle of its start edge at its top surface, and
+    # its heading; unused when timed.
+    start_m: Annotated[
+        tuple[float, float, float] | None,
+        BeforeValidator(lambda v: v if v is None else _point("start")(v)),
+    ] = Field(default=None, alias="start")
+    yaw_deg: float = Field(default=0.0, alias="yaw")
+    width_m: float = Field(default=0.4, alias="width", gt=0)
+
+    @model_validator(mode="after")
+    def _placed_when_physical(self) -> ConveyorSpec:
+        if self.fidelity == "physics" and self.start_m is None:
+            raise FieldError(
+                "a physics conveyor needs start: [x, y, z], the middle of its start edge at "
+                "the height of its top surface, in metres",
+                at=("start",),
+            )
+        return self
+
     _if_missing: ClassVar[dict[str, str]] = dict.fromkeys(
         ("length", "speed", "capacity"),
         "a conveyor needs length, speed and capacity, "
