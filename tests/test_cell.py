@@ -128,3 +128,21 @@ def test_a_recorded_cell_run_has_poses_and_events_for_replay(tmp_path):
     sources = set(poses["source"].cast("string").to_pylist())
     assert any(s.startswith("loader.") for s in sources)
     assert any(s.startswith("part.") for s in sources)
+
+
+def test_belt_light_barriers_switch_on_the_shared_clock():
+    plant = cell("run.horizon=30s")
+    infeed = plant.cells["infeed"]
+    edges = []
+    infeed.entry.on_edge(lambda rising, at_s: edges.append(("entry", rising, at_s)))
+    infeed.exit.on_edge(lambda rising, at_s: edges.append(("exit", rising, at_s)))
+    plant.line.run()
+    entry_s = next(at for name, rising, at in edges if name == "entry" and rising)
+    exit_s = next(at for name, rising, at in edges if name == "exit" and rising)
+    # The first part appears at the belt's start when the source makes it (9 to 13 s in),
+    # so the entry beam is cut then, on the shared clock, not at physics step 1.
+    assert 9.0 <= entry_s <= 13.0 + plant.world.step_s
+    # Its centre starts a part length / 2 + gap along; the exit beam is where a stopped part's
+    # centre is, so the front face cuts it after travelling end - length - gap at 0.3 m/s.
+    travel_m = infeed._end_along_m - infeed._part_length_m - infeed.ENTRY_GAP_M
+    assert exit_s - entry_s == pytest.approx(travel_m / 0.3, abs=0.1)

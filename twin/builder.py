@@ -11,7 +11,6 @@ from twin.line import Line, ReplicationResult
 from twin.scenario import Scenario
 
 FIDELITIES = ("physics", "timed")
-POSE_RATE_HZ = 20.0
 DEFAULT_PART_TYPE = "box"
 
 
@@ -102,7 +101,7 @@ def build(
                 bodies,
                 part_type,
                 observer,
-                POSE_RATE_HZ,
+                scenario.run.pose_rate_hz,
                 pick_centre_m=pick,
                 place_centre_m=place,
             )

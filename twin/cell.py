@@ -261,6 +261,7 @@ class BeltCell:
         part_type: PartType,
     ) -> None:
         from twin.physics.conveyor import STOPPER_THICKNESS_M, Belt
+        from twin.physics.sensors import LightBarrier
 
         self.world = world
         self.clock = clock
@@ -285,6 +286,20 @@ class BeltCell:
         self.end_centre_m = self.belt.point_m(self._end_along_m, 0.0, height_m / 2)
         self._fresh: set[int] = set()
         self.hands_on_physically = False  # set by the builder when a robot picks from it
+        # The belt's sensors, as element signals: light barriers across its entry and its end.
+        half_width_m = spec.width_m / 2 - 0.01  # inside the side guides
+        beam_m = height_m / 2
+
+        def barrier(name: str, along_m: float) -> LightBarrier:
+            return LightBarrier(
+                world,
+                f"{element_id}.{name}",
+                self.belt.point_m(along_m, -half_width_m, beam_m),
+                self.belt.point_m(along_m, half_width_m, beam_m),
+            )
+
+        self.entry = barrier("entry", length_m)
+        self.exit = barrier("exit", self._end_along_m)
         clock.add_activity(self.active)
 
     def enter(self, part) -> None:
@@ -297,6 +312,16 @@ class BeltCell:
             self.bodies.take(part.id, self.id)
         self._fresh.add(body)  # it must be stepped at least until it starts to ride
         self.clock.wake()
+
+    @property
+    def signals(self) -> dict[str, bool]:
+        """What a controller sees of this belt."""
+        return {
+            "running": self.belt.running,
+            "reverse": self.belt.reverse,
+            "entry": self.entry.blocked,
+            "exit": self.exit.blocked,
+        }
 
     def leave(self, part) -> None:
         """The part went on; off the physical world unless a physics element took it."""

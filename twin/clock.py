@@ -63,7 +63,7 @@ class Clock:
     def _step_physics(self):
         env, world = self.env, self.world
         step_s = world.step_s
-        origin_s = env.now - world.steps * step_s
+        origin_s = world.origin_s = env.now - world.steps * step_s
         while True:
             if not self.active():
                 self._wake = env.event()
@@ -71,7 +71,7 @@ class Clock:
                 self._wake = None
                 # Physics time stood still while nothing moved: its step boundaries start
                 # afresh from now.
-                origin_s = env.now - world.steps * step_s
+                origin_s = world.origin_s = env.now - world.steps * step_s
                 continue
             next_s = env.peek()
             # Step boundaries that fall before the next SimPy event can be stepped at once:

@@ -54,6 +54,7 @@ class World:
         self.client = p.connect(p.DIRECT)
         self.step_s = step_s
         self.steps = 0
+        self.origin_s = 0.0
         p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=self.client)
         p.setGravity(0, 0, -gravity_m_s2, physicsClientId=self.client)
         p.setTimeStep(step_s, physicsClientId=self.client)
@@ -79,8 +80,12 @@ class World:
 
     @property
     def time_s(self) -> float:
-        """Physics time: steps taken times the step (exact, no accumulated rounding)."""
-        return self.steps * self.step_s
+        """The time of the last step boundary: ``origin_s`` plus steps taken times the step.
+
+        Alone, the origin is 0. On a shared clock that stops the world while nothing moves,
+        the clock moves the origin so that this is the shared time.
+        """
+        return self.origin_s + self.steps * self.step_s
 
     def on_step(
         self, before: Callable[[], None] | None = None, after: Callable[[], None] | None = None

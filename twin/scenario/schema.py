@@ -209,6 +209,18 @@ class RunSettings(_Strict):
             )
         ),
     ] = None
+    # How often the poses of physical bodies go into the run log while they move (3D replay).
+    pose_rate_hz: Annotated[
+        float,
+        BeforeValidator(
+            _positive_measure(
+                "pose_rate",
+                "samples per second",
+                "sample poses more than 0 times a second",
+                "pose_rate: 20",
+            )
+        ),
+    ] = Field(default=20.0, alias="pose_rate")
 
     _what: ClassVar[str] = "run settings"
     _example: ClassVar[str] = "{horizon: 8h, warmup: 30min, seed: 1}"
