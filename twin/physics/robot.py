@@ -212,6 +212,7 @@ class Robot:
         self._prismatic = prismatic
         self._base_links = links_fixed_to_base
         self._rest_rad = list(self.arm.rest_pose_rad)
+        self._solutions: dict[tuple, tuple[tuple[float, ...], float]] = {}
         self._link_names = [
             p.getJointInfo(self.body, i, physicsClientId=self._client)[12].decode()
             for i in range(p.getNumJoints(self.body, physicsClientId=self._client))
@@ -273,8 +274,18 @@ class Robot:
 
     def _solve(self, position_m, start_rad) -> tuple[tuple[float, ...], float]:
         """Joint angles for the tool at ``position_m`` pointing down, and how far from the
-        target they put the tool. Bullet's IK reads the arm's current joint state, so the arm
-        is posed for the search and put back exactly (positions and velocities) afterwards."""
+        target they put the tool. The answer depends only on the target and the start, and a
+        cell repeats the same few motions every cycle: each is solved once."""
+        key = (tuple(position_m), tuple(start_rad))
+        found = self._solutions.get(key)
+        if found is None:
+            found = self._solutions[key] = self._search(position_m, start_rad)
+        return found
+
+    def _search(self, position_m, start_rad) -> tuple[tuple[float, ...], float]:
+        """The IK search behind ``_solve``. Bullet's IK reads the arm's current joint state,
+        so the arm is posed for the search and put back exactly (positions and velocities)
+        afterwards."""
         saved = p.getJointStates(self.body, self.joints, physicsClientId=self._client)
         # The tool points straight down, so the tool link's frame sits tool_offset above it.
         flange_m = (position_m[0], position_m[1], position_m[2] + self.arm.tool_offset_m)
