@@ -336,3 +336,25 @@ def test_a_capacity_zero_buffer_hands_parts_straight_through():
     )
     assert result.replications[0].elements["m1"]["states"]["blocked"] == pytest.approx(0.5)
     assert single(result, "b.mean_level") == 0.0
+
+
+def test_a_timed_robot_picks_only_when_it_can_put_the_part_down():
+    # A 2 s robot loads a 10 s machine: it waits (starved) with empty hands until the machine
+    # is free, then works 2 s; it is never blocked holding a part, as a station would be.
+    result = run(
+        """
+        name: robot loads a machine
+        run: {horizon: 1000s, warmup: 100s}
+        elements:
+          feed: {type: source}
+          loader: {type: robot, fidelity: timed, cycle: 2s, pick: [0, 0.6, 0.8],
+                   place: [0.6, 0, 0.8]}
+          machine: {type: station, process: 10s}
+          out: {type: sink}
+        flow: [feed -> loader -> machine -> out]
+        """
+    )
+    loader = result.replications[0].elements["loader"]["states"]
+    assert loader["blocked"] == 0.0
+    assert loader["working"] == pytest.approx(2 / 12)
+    assert single(result, "throughput_per_hour") == pytest.approx(300)

@@ -35,13 +35,7 @@ class Buffer(Element):
         super().wait_for_room(waiter)
         if self.capacity == 0:
             # A hand-over point has room exactly when a target has: pass the wish on to them.
-            relay = Waiter(self._relay_room)
-            for element in self.router.watch():
-                element.wait_for_room(relay)
-
-    def _relay_room(self, relay: Waiter) -> None:
-        relay.done = True
-        self._room_freed()
+            self.relay_room_of_targets()
 
     def accept(self, part) -> None:
         self.queue.append(part)

@@ -65,6 +65,17 @@ class Element:
     def wait_for_room(self, waiter: Waiter) -> None:
         self._waiting.append(waiter)
 
+    def relay_room_of_targets(self) -> None:
+        """For an element whose own room depends on its targets' (a hand-over point, a robot
+        that picks only when it can place): tell its waiting senders when a target has room."""
+        relay = Waiter(self._relay_room)
+        for element in self.router.watch():
+            element.wait_for_room(relay)
+
+    def _relay_room(self, relay: Waiter) -> None:
+        relay.done = True
+        self._room_freed()
+
     def _room_freed(self) -> None:
         """Let waiting senders in, first come first served, while there is room."""
         waiting = self._waiting

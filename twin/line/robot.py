@@ -35,10 +35,4 @@ class Robot(Station):
 
     def wait_for_room(self, waiter: Waiter) -> None:
         super().wait_for_room(waiter)
-        relay = Waiter(self._relay_room)
-        for element in self.router.watch():
-            element.wait_for_room(relay)
-
-    def _relay_room(self, relay: Waiter) -> None:
-        relay.done = True
-        self._room_freed()
+        self.relay_room_of_targets()
