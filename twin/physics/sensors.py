@@ -24,6 +24,35 @@ def _point(name: str, field: str, value: Sequence[float]) -> tuple[float, float,
     return (x, y, z)
 
 
+class _RayBank:
+    """All ray sensors of one world, tested in a single batch after every step: one call
+    into the physics engine per step, however many light barriers and switches there are."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self._from: list[list[float]] = []
+        self._to: list[list[float]] = []
+        self._sensors: list[tuple[_SwitchingSensor, int, int]] = []
+        world.on_step(after=self._test)
+
+    @staticmethod
+    def of(world: World) -> _RayBank:
+        bank = world.__dict__.get("_ray_bank")
+        if bank is None:
+            bank = world.__dict__["_ray_bank"] = _RayBank(world)
+        return bank
+
+    def add(self, sensor: _SwitchingSensor, rays_from, rays_to) -> None:
+        self._sensors.append((sensor, len(self._from), len(rays_from)))
+        self._from.extend(list(r) for r in rays_from)
+        self._to.extend(list(r) for r in rays_to)
+
+    def _test(self) -> None:
+        hits = p.rayTestBatch(self._from, self._to, physicsClientId=self.world.client)
+        for sensor, start, count in self._sensors:
+            sensor._update(hits[start : start + count])
+
+
 class _SwitchingSensor:
     """A boolean sensor sampled after every step, with edge counts and edge callbacks."""
 
@@ -35,8 +64,10 @@ class _SwitchingSensor:
         self.body: int | None = None  # what the sensor sees, if anything
         self._state = False
         self._callbacks: list[EdgeCallback] = []
-        self._state = self._sample()  # a part already there is seen, without an edge
-        world.on_step(after=self._update)
+        rays_from, rays_to = self._rays()
+        # A part already there is seen, without an edge.
+        self._state = self._seen(p.rayTestBatch(rays_from, rays_to, physicsClientId=world.client))
+        _RayBank.of(world).add(self, rays_from, rays_to)
 
     @property
     def value(self) -> bool:
@@ -46,11 +77,15 @@ class _SwitchingSensor:
         """Call ``callback(rising, time_s)`` at every change, with the physics time."""
         self._callbacks.append(callback)
 
-    def _sample(self) -> bool:
+    def _rays(self) -> tuple[list, list]:
         raise NotImplementedError
 
-    def _update(self) -> None:
-        state = self._sample()
+    def _seen(self, hits) -> bool:
+        self.body = next((hit[0] for hit in hits if hit[0] >= 0), None)
+        return self.body is not None
+
+    def _update(self, hits) -> None:
+        state = self._seen(hits)
         if state == self._state:
             return
         self._state = state
@@ -81,10 +116,8 @@ class LightBarrier(_SwitchingSensor):
     def blocked(self) -> bool:
         return self._state
 
-    def _sample(self) -> bool:
-        hit = p.rayTest(self.from_m, self.to_m, physicsClientId=self.world.client)[0]
-        self.body = hit[0] if hit[0] >= 0 else None
-        return self.body is not None
+    def _rays(self) -> tuple[list, list]:
+        return [self.from_m], [self.to_m]
 
 
 class PartPresent(_SwitchingSensor):
@@ -123,7 +156,5 @@ class PartPresent(_SwitchingSensor):
     def present(self) -> bool:
         return self._state
 
-    def _sample(self) -> bool:
-        hits = p.rayTestBatch(self._from, self._to, physicsClientId=self.world.client)
-        self.body = next((hit[0] for hit in hits if hit[0] >= 0), None)
-        return self.body is not None
+    def _rays(self) -> tuple[list, list]:
+        return self._from, self._to
