@@ -48,8 +48,6 @@ class Plant:
         try:
             return self.line.run()
         finally:
-            for cell in self.cells.values():
-                cell.finish()
             if self.world is not None:
                 self.world.close()
 

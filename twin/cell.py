@@ -241,9 +241,6 @@ class RobotCell:
         for link_name, (position, orientation) in self.robot.link_poses().items():
             self.observer.pose(now_s, f"{self.id}.{link_name}", (*position, *orientation))
 
-    def finish(self) -> None:
-        """End of the replication: nothing to release (the world is closed after)."""
-
 
 class BeltCell:
     """A ``conveyor`` element with ``fidelity: physics``: parts ride a physics belt to a
@@ -367,6 +364,3 @@ class BeltCell:
     def _speed(self, body: int) -> float:
         (vx, vy, _), _ = self.world.velocity(body)
         return math.hypot(vx, vy)
-
-    def finish(self) -> None:
-        """End of the replication: nothing to release (the world is closed after)."""
