@@ -66,7 +66,7 @@ def build(
         line = Line(scenario, replication=replication, env=clock.env, observer=observer)
         return Plant(line, clock)
     # Imported here: a planner's timed run never loads PyBullet.
-    from twin.cell import BeltCell, PartBodies, RobotCell
+    from twin.cell import BeltCell, PartBodies, PoseSampler, RobotCell
     from twin.physics import World
 
     world = World()
@@ -99,10 +99,12 @@ def build(
                 bodies,
                 part_type,
                 observer,
-                scenario.run.pose_rate_hz,
                 pick_centre_m=pick,
                 place_centre_m=place,
             )
+        if observer is not None and hasattr(observer, "pose"):
+            robots = {i: c.robot for i, c in cells.items() if hasattr(c, "robot")}
+            PoseSampler(world, bodies, robots, observer, scenario.run.pose_rate_hz)
     except Exception:
         world.close()
         raise

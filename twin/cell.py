@@ -105,7 +105,6 @@ class RobotCell:
         bodies: PartBodies,
         part_type: PartType,
         observer=None,
-        pose_rate_hz: float = 20.0,
         pick_centre_m=None,
         place_centre_m=None,
     ) -> None:
@@ -147,7 +146,6 @@ class RobotCell:
         self.part = None
         self.cycles: list[dict[str, float]] = []
         self._left_here: list[int] = []  # parts this cell placed and nobody has taken since
-        self._pose_every = max(1, round(1.0 / (pose_rate_hz * world.step_s)))
         self._collided = False
         # Test hook: (segment, seconds into it) at which the gripper lets go too early.
         self.release_early_at: tuple[str, float] | None = None
@@ -199,8 +197,6 @@ class RobotCell:
         program.update()
         if self.world.steps % WATCH_EVERY_STEPS == 0 or program.done:
             self._watch(program)
-        if self.observer is not None and self.world.steps % self._pose_every == 0:
-            self._sample_poses()
 
     def _watch(self, program: PickAndPlace) -> None:
         now_s = self.world.time_s
@@ -230,16 +226,6 @@ class RobotCell:
         if self.observer is not None and hasattr(self.observer, "event"):
             self.observer.event(time_s, self.id, f"{kind}: {text}")
         self.events.append((time_s, kind, text))
-
-    def _sample_poses(self) -> None:
-        if not hasattr(self.observer, "pose"):
-            return
-        now_s = self.clock.env.now
-        for part_id, body in self.bodies.bodies.items():
-            position, orientation = self.world.pose(body)
-            self.observer.pose(now_s, f"part.{part_id}", (*position, *orientation))
-        for link_name, (position, orientation) in self.robot.link_poses().items():
-            self.observer.pose(now_s, f"{self.id}.{link_name}", (*position, *orientation))
 
 
 class BeltCell:
@@ -364,3 +350,30 @@ class BeltCell:
     def _speed(self, body: int) -> float:
         (vx, vy, _), _ = self.world.velocity(body)
         return math.hypot(vx, vy)
+
+
+class PoseSampler:
+    """Samples where every part and robot link is into the run log while the world steps
+    (when nothing moves, the last sample still holds)."""
+
+    def __init__(
+        self, world: World, bodies: PartBodies, robots: dict[str, Robot], observer, rate_hz: float
+    ) -> None:
+        self.world = world
+        self.bodies = bodies
+        self.robots = robots
+        self.observer = observer
+        self._every = max(1, round(1.0 / (rate_hz * world.step_s)))
+        world.on_step(after=self._sample)
+
+    def _sample(self) -> None:
+        world = self.world
+        if world.steps % self._every:
+            return
+        now_s, pose = world.time_s, self.observer.pose
+        for part_id, body in self.bodies.bodies.items():
+            position, orientation = world.pose(body)
+            pose(now_s, f"part.{part_id}", (*position, *orientation))
+        for robot_id, robot in self.robots.items():
+            for link, (position, orientation) in robot.link_poses().items():
+                pose(now_s, f"{robot_id}.{link}", (*position, *orientation))
