@@ -146,3 +146,35 @@ def test_belt_light_barriers_switch_on_the_shared_clock():
     # centre is, so the front face cuts it after travelling end - length - gap at 0.3 m/s.
     travel_m = infeed._end_along_m - infeed._part_length_m - infeed.ENTRY_GAP_M
     assert exit_s - entry_s == pytest.approx(travel_m / 0.3, abs=0.1)
+
+
+BELT_ONLY = """
+name: one belt
+run: {horizon: 60s, seed: 3}
+elements:
+  feed: {type: source, interarrival: 5s, limit: 3}
+  belt: {type: conveyor, fidelity: physics, start: [0, 0, 0.8], length: 3, speed: 0.5,
+         capacity: 5}
+  done: {type: sink}
+flow: [feed -> belt -> done]
+"""
+
+
+def test_parts_riding_freely_glide_without_the_solver_and_arrive_on_time(monkeypatch):
+    import twin.clock
+    from twin.scenario import parse_scenario
+
+    glided = build(parse_scenario(BELT_ONLY))
+    glided_result = glided.line.run()
+    monkeypatch.setattr(twin.clock, "MIN_GLIDE_STEPS", 10**9)  # every step by the solver
+    stepped = build(parse_scenario(BELT_ONLY))
+    stepped_result = stepped.line.run()
+    assert glided_result.parts_out == stepped_result.parts_out == 3
+    # Same arrivals to within a few physics steps (how a part settles against the stopper
+    # differs by a step or two after a glide), at a fraction of the solver's work.
+    for glided_s, stepped_s in zip(
+        glided_result.lead_times_s, stepped_result.lead_times_s, strict=True
+    ):
+        assert glided_s == pytest.approx(stepped_s, abs=6 * glided.world.step_s)
+    assert glided.world.solver_steps < 0.5 * stepped.world.solver_steps
+    assert glided.world.steps == pytest.approx(stepped.world.steps, abs=3 * 6)

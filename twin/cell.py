@@ -286,7 +286,7 @@ class BeltCell:
 
         self.entry = barrier("entry", length_m)
         self.exit = barrier("exit", self._end_along_m)
-        clock.add_activity(self.active)
+        clock.add_activity(self.active, glide=self)
 
     def enter(self, part) -> None:
         body = self.bodies.body_of(part.id)
@@ -342,6 +342,66 @@ class BeltCell:
                 self._fresh.discard(body)
                 moving = True
         return moving or bool(self._fresh)
+
+    # Gliding: parts that ride at belt speed with nothing about to touch them move on
+    # without the solver, up to the next place where something could happen to them.
+
+    GLIDE_MARGIN_M = 0.02
+
+    def horizon_s(self) -> float:
+        """How long every part on the belt keeps riding freely (0: step the solver)."""
+        speed_m_s = self.belt.surface_speed_m_per_s
+        if speed_m_s <= 0 or self._fresh:
+            return 0.0
+        ux, uy, _ = self.belt.direction
+        riding, resting = [], []
+        for body in self._bodies_on():
+            (vx, vy, vz), angular = self.world.velocity(body)
+            along = vx * ux + vy * uy
+            across = -vx * uy + vy * ux
+            position = self.belt.position_along_m(body)
+            # A part riding on a belt rocks a little in its contacts (mm/s, a few 0.01 rad/s):
+            # that is riding, not moving about.
+            if abs(along - speed_m_s) < 1e-3 and abs(across) < 1e-3 and abs(vz) < 5e-3:
+                if max(abs(w) for w in angular) > 0.1:
+                    return 0.0
+                riding.append(position)
+            elif math.hypot(vx, vy) < self.AT_REST_M_PER_S and abs(vz) < 5e-3:
+                resting.append(position)
+            else:
+                return 0.0
+        if not riding:
+            return 0.0
+        half_m = self._part_length_m / 2
+        # Lines where a part's front or rear face makes something happen: the beams, the end
+        # of the entry zone, the stopper, and the rear of each part queued ahead.
+        lines = [
+            self._part_length_m,
+            self._part_length_m + self.ENTRY_GAP_M,
+            self._end_along_m,
+            self._end_along_m + half_m,
+            self.belt.length_m,
+        ] + [position - half_m for position in resting]
+        gap_m = math.inf
+        for position in riding:
+            for face in (position + half_m, position - half_m):
+                ahead = [line - face for line in lines if line > face]
+                if ahead:
+                    gap_m = min(gap_m, min(ahead))
+        return max(0.0, (gap_m - self.GLIDE_MARGIN_M) / speed_m_s)
+
+    def advance(self, seconds: float) -> None:
+        """Move every riding part on by belt speed times ``seconds``."""
+        speed_m_s = self.belt.surface_speed_m_per_s
+        ux, uy, _ = self.belt.direction
+        shift_m = speed_m_s * seconds
+        for body in self._bodies_on():
+            linear, angular = self.world.velocity(body)
+            if abs(linear[0] * ux + linear[1] * uy - speed_m_s) >= 1e-3:
+                continue  # resting in the queue
+            (x, y, z), orientation = self.world.pose(body)
+            self.world.set_pose(body, (x + ux * shift_m, y + uy * shift_m, z), orientation)
+            self.world.set_velocity(body, linear, angular)
 
     def _bodies_on(self) -> list[int]:
         owners = self.bodies.owners

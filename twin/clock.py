@@ -19,6 +19,8 @@ import simpy
 # stepping world responsive to processes that are started from outside the run.
 MAX_RUN_STEPS = 240
 ACTIVITY_EVERY_STEPS = 8
+# A glide shorter than this is not worth leaving the solver for.
+MIN_GLIDE_STEPS = 24
 
 
 class Clock:
@@ -37,9 +39,15 @@ class Clock:
     def now_s(self) -> float:
         return self.env.now
 
-    def add_activity(self, is_active: Callable[[], bool]) -> None:
-        """Something continuous: while ``is_active()`` holds, the world steps."""
-        self._activities.append(is_active)
+    def add_activity(self, is_active: Callable[[], bool], glide=None) -> None:
+        """Something continuous: while ``is_active()`` holds, the world steps.
+
+        ``glide``, when given, knows motion that needs no solver: ``glide.horizon_s()`` is how
+        long it stays that simple (0 when it is not), ``glide.advance(seconds)`` moves it on.
+        While every active thing can glide, the clock moves them on in one jump instead of
+        stepping (parts riding a belt at belt speed, nothing touching them).
+        """
+        self._activities.append((is_active, glide))
         self.wake()
 
     def wake(self) -> None:
@@ -59,7 +67,20 @@ class Clock:
         return event
 
     def active(self) -> bool:
-        return any(is_active() for is_active in self._activities)
+        return any(is_active() for is_active, _ in self._activities)
+
+    def _glide_s(self) -> float:
+        """How long everything active can glide (0 when something needs the solver)."""
+        horizon_s = math.inf
+        for is_active, glide in self._activities:
+            if not is_active():
+                continue
+            if glide is None:
+                return 0.0
+            horizon_s = min(horizon_s, glide.horizon_s())
+            if horizon_s <= 0:
+                return 0.0
+        return horizon_s
 
     def _step_physics(self):
         env, world = self.env, self.world
@@ -82,6 +103,15 @@ class Clock:
             else:
                 allowed = math.floor((next_s - origin_s) / step_s + 1e-9) - world.steps
                 allowed = min(allowed, MAX_RUN_STEPS)
+            glide_steps = min(allowed, math.floor(self._glide_s() / step_s))
+            if glide_steps >= MIN_GLIDE_STEPS and not self._watches_any():
+                # Nothing needs the solver for a while: move the gliders on in one jump.
+                for is_active, glide in self._activities:
+                    if glide is not None and is_active():
+                        glide.advance(glide_steps * step_s)
+                world.skip(glide_steps)
+                yield env.timeout(max(0.0, origin_s + world.steps * step_s - env.now))
+                continue
             if allowed <= 0:
                 # The next event comes before the next boundary: let it see the world as it
                 # is now, and step once the boundary is reached.
@@ -95,11 +125,19 @@ class Clock:
                     fired = self._check_watches()
                     # Whether anything still moves is asked every few steps only: a few steps
                     # too many cost less than asking every body at every step.
-                    if fired or (count % ACTIVITY_EVERY_STEPS == 0 and not self.active()):
+                    if fired:
                         break
+                    if count % ACTIVITY_EVERY_STEPS == 0 and (
+                        not self.active() or self._glide_s() >= MIN_GLIDE_STEPS * step_s
+                    ):
+                        break  # nothing moves any more, or it can glide from here
                 yield env.timeout(max(0.0, origin_s + world.steps * step_s - env.now))
             for event in fired:
                 event.succeed()
+
+    def _watches_any(self) -> bool:
+        """Whether a watched condition holds now (then it must fire before any jump)."""
+        return any(predicate() for predicate, _ in self._watches)
 
     def _check_watches(self) -> list[simpy.Event]:
         if not self._watches:

@@ -53,7 +53,8 @@ class World:
             raise PhysicsError(f"step {step_s} s is not allowed; use 0 < step <= 0.1 s (1/240)")
         self.client = p.connect(p.DIRECT)
         self.step_s = step_s
-        self.steps = 0
+        self.steps = 0  # steps of time, the solver's and glided ones
+        self.solver_steps = 0  # steps the solver actually ran
         self.origin_s = 0.0
         p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=self.client)
         p.setGravity(0, 0, -gravity_m_s2, physicsClientId=self.client)
@@ -103,8 +104,14 @@ class World:
                 hook()
             p.stepSimulation(physicsClientId=self.client)
             self.steps += 1
+            self.solver_steps += 1
             for hook in self._after_step:
                 hook()
+
+    def skip(self, count: int) -> None:
+        """Count ``count`` steps whose motion someone else has done (a glide): the solver is
+        not run and no hooks are called."""
+        self.steps += count
 
     # Bodies --------------------------------------------------------------------------------
 
@@ -188,6 +195,11 @@ class World:
     def velocity(self, body: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Linear (m/s) and angular (rad/s) velocity of a body."""
         return p.getBaseVelocity(body, physicsClientId=self.client)
+
+    def set_velocity(self, body: int, linear_m_s, angular_rad_s) -> None:
+        p.resetBaseVelocity(
+            body, list(linear_m_s), list(angular_rad_s), physicsClientId=self.client
+        )
 
     def set_pose(self, body: int, position_m, orientation_xyzw=(0, 0, 0, 1)) -> None:
         p.resetBasePositionAndOrientation(
