@@ -1,10 +1,11 @@
-"""A robot cell: a line's robot element performed by a physics robot on the shared clock.
+"""Cells: line elements performed in the physics world, on the shared clock.
 
-The line asks the cell to ``perform(part)``; the cell gives the part a body (or reuses the one
-an earlier cell left at this pick point), runs one pick-and-place program on the physics robot,
-and returns a clock event that fires when the program is done — so the line's cycle time is
-exactly the physics time the motion took. Collisions and lost parts are logged as events, and
-body poses are sampled into the run log while things move.
+A robot cell is asked to ``perform(part)``: it gives the part a body (or reuses the one an
+earlier cell left), runs one pick-and-place program on the physics robot, and returns a clock
+event that fires when the program is done — so the line's cycle time is exactly the physics
+time the motion took. A belt cell carries the parts of a conveyor element on a physics belt
+and tells the line when one reaches the end. Collisions and lost parts are logged as events,
+and the poses of parts and robot links are sampled into the run log while things move.
 """
 
 from __future__ import annotations
@@ -38,14 +39,11 @@ class PartBodies:
     def body_at(self, part, centre_m, part_type: PartType, owner: str) -> int:
         """The part's body, put at ``centre_m`` (created the first time it is needed), now in
         the hands of ``owner``."""
-        self.owners[part.id] = owner
         body = self.bodies.get(part.id)
         if body is None:
-            body = self.world.add_part(part_type, centre_m)
-            self.bodies[part.id] = body
-            self.names[body] = f"part.{part.id}"
-        else:
-            self.world.set_pose(body, centre_m)
+            return self.create(part, centre_m, part_type, owner)
+        self.owners[part.id] = owner
+        self.world.set_pose(body, centre_m)
         return body
 
     def body_of(self, part_id: int) -> int | None:
