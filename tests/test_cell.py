@@ -66,12 +66,18 @@ def test_an_obstacle_in_the_path_is_reported_as_a_collision():
 
 
 def test_letting_go_too_early_loses_the_part():
+    # The loader drops every part 0.3 s into its move: each falls to the floor, is logged as
+    # lost, and leaves the line as scrap; nothing reaches the machine.
     plant = cell()
     plant.cells["loader"].release_early_at = ("move", 0.3)
-    plant.line.run()
+    result = plant.line.run()
     lost = [text for _, kind, text in plant.cells["loader"].events if kind == "part_lost"]
     assert lost, plant.cells["loader"].events
     assert lost[0].startswith("part.")
+    assert result.parts_out == 0
+    assert plant.line.parts_scrapped == len(lost)
+    assert result.kpis["scrap_per_hour"] == pytest.approx(len(lost) * 60)
+    assert result.elements["machine"]["states"]["working"] == 0.0
 
 
 class Poses:

@@ -14,6 +14,7 @@ import math
 
 from twin.clock import Clock
 from twin.errors import ScenarioError
+from twin.line.station import LOST
 from twin.physics import PartType, PhysicsError, World
 from twin.physics.robot import PickAndPlace, Robot
 
@@ -166,15 +167,21 @@ class RobotCell:
             self.program = PickAndPlace(self.robot, body, self.pick_m, self.place_m)
         except PhysicsError as error:
             raise ScenarioError(str(error), path=f"elements.{self.id}") from None
-        done = self.clock.when(lambda: self.program is not None and self.program.done)
-        done.callbacks.append(self._finished)
-        return done
+        ended = self.clock.when(lambda: self.program is not None and self.program.done)
+        outcome = self.clock.env.event()
+        ended.callbacks.append(lambda _event: self._finished(outcome))
+        return outcome
 
-    def _finished(self, _event) -> None:
-        self.cycles.append(self.program.segment_s)
-        self._left_here.append(self.part.id)
+    def _finished(self, outcome) -> None:
+        program, part = self.program, self.part
         self.program = None
         self.part = None
+        if program.failure is not None:
+            outcome.succeed(LOST)  # the line takes the part off as scrap
+            return
+        self.cycles.append(program.segment_s)
+        self._left_here.append(part.id)
+        outcome.succeed()
 
     def active(self) -> bool:
         return self.program is not None and not self.program.done

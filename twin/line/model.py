@@ -67,6 +67,7 @@ class Line:
         self.wip = LevelGauge(self.env)
         self.lead_times_s: list[float] = []
         self.parts_out = 0
+        self.parts_scrapped = 0
         self.stop_after_parts = scenario.run.parts
         self.stopped = self.env.event()
         self._next_part_id = 0
@@ -103,6 +104,12 @@ class Line:
             self.lead_times_s.append(now - part.created_s)
             if self.parts_out == self.stop_after_parts and not self.stopped.triggered:
                 self.stopped.succeed()
+
+    def part_scrapped(self, part: Part) -> None:
+        """A part lost on the way (dropped by a robot): it leaves the line, not as output."""
+        self.wip.add(-1)
+        if self.env.now >= self._measuring_since_s:
+            self.parts_scrapped += 1
 
     def _end_warmup(self):
         yield self.env.timeout(self.warmup_s)
@@ -145,6 +152,7 @@ class Line:
         else:
             kpis["lead_time_s"] = kpis["lead_time_p50_s"] = kpis["lead_time_p95_s"] = math.nan
         kpis["wip"] = self.wip.area / elapsed_s if elapsed_s else 0.0
+        kpis["scrap_per_hour"] = self.parts_scrapped / elapsed_s * 3600 if elapsed_s else 0.0
         elements: dict[str, dict] = {}
         for element_id, element in self.elements.items():
             stats = element.statistics(elapsed_s)

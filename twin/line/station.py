@@ -7,6 +7,9 @@ from collections import deque
 from twin.line.element import Element
 from twin.line.states import DOWN, SETUP, STARVED, STATION_STATES, WORKING, StateClock
 
+# What a performed cycle's event carries when the part was lost on the way.
+LOST = "lost"
+
 
 class Place:
     """One processing place of a station: its own part, state, and failure clock.
@@ -50,7 +53,14 @@ class Place:
             station.parts_started += 1
             clock.set(WORKING)
             if station.perform is not None:
-                yield station.perform(part)
+                outcome = yield station.perform(part)
+                if outcome == LOST:
+                    # The part fell or left the cell: it leaves the line as scrap.
+                    station.line.part_scrapped(part)
+                    station.parts_inside -= 1
+                    station.free.append(self)
+                    station._room_freed()
+                    continue
                 remaining_s = 0.0
             else:
                 remaining_s = draw_process()
