@@ -275,8 +275,13 @@ class Robot:
     def _solve(self, position_m, start_rad) -> tuple[tuple[float, ...], float]:
         """Joint angles for the tool at ``position_m`` pointing down, and how far from the
         target they put the tool. The answer depends only on the target and the start, and a
-        cell repeats the same few motions every cycle: each is solved once."""
-        key = (tuple(position_m), tuple(start_rad))
+        cell repeats the same few motions every cycle: each is solved once. Targets within
+        0.1 mm and starts within 0.1 mrad count as the same (a part's measured height varies
+        by less from cycle to cycle)."""
+        key = (
+            tuple(round(v, 4) for v in position_m),
+            tuple(round(v, 4) for v in start_rad),
+        )
         found = self._solutions.get(key)
         if found is None:
             found = self._solutions[key] = self._search(position_m, start_rad)
