@@ -200,7 +200,7 @@ class Belt:
                 continue
             entry = found.get(body)
             if entry is None:
-                info = p.getDynamicsInfo(body, -1, physicsClientId=client)
+                info = self.world.dynamics(body)
                 if info[0] <= 0:
                     continue  # a fixed body (a stopper, a robot base) is no part
                 entry = found[body] = [0.0, info]

@@ -63,6 +63,7 @@ class World:
         self._before_step: list[Callable[[], None]] = []
         self._after_step: list[Callable[[], None]] = []
         self._shapes: dict[PartType, tuple[int, int]] = {}
+        self._dynamics: dict[int, tuple] = {}
 
     # Lifetime ------------------------------------------------------------------------------
 
@@ -170,6 +171,7 @@ class World:
             physicsClientId=self.client,
         )
         p.changeDynamics(body, -1, lateralFriction=part_type.friction, physicsClientId=self.client)
+        self._dynamics[body] = p.getDynamicsInfo(body, -1, physicsClientId=self.client)
         return body
 
     def add_fixture(self, size_m, centre_m, colour_rgba=(0.55, 0.55, 0.6, 1.0)) -> int:
@@ -186,7 +188,16 @@ class World:
         )
 
     def remove(self, body: int) -> None:
+        self._dynamics.pop(body, None)
         p.removeBody(body, physicsClientId=self.client)
+
+    def dynamics(self, body: int) -> tuple:
+        """``getDynamicsInfo`` of a body's base, kept (nothing in twin changes a body's mass or
+        friction after it is made) so that per-step code need not ask the engine again."""
+        info = self._dynamics.get(body)
+        if info is None:
+            info = self._dynamics[body] = p.getDynamicsInfo(body, -1, physicsClientId=self.client)
+        return info
 
     def pose(self, body: int) -> tuple[tuple[float, float, float], tuple[float, ...]]:
         position, orientation = p.getBasePositionAndOrientation(body, physicsClientId=self.client)
