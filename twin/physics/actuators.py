@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pybullet as p
 
-from twin.physics.world import PhysicsError, World
+from twin.physics.world import PhysicsError, World, as_point
 
 LIMIT_SWITCH_M = 0.005
 SETTLED_M = 0.001
@@ -42,13 +42,12 @@ class Pusher:
         stroke_m: float = 0.4,
         speed_m_per_s: float = 0.5,
     ) -> None:
-        if len(base_m) != 3:
-            raise PhysicsError(f"{name}.base_m: {base_m!r} is not a point; give (x, y, z) in m")
+        base_m = as_point(name, "base_m", base_m)
         if not speed_m_per_s > 0:
             raise PhysicsError(f"{name}.speed_m_per_s: {speed_m_per_s} is not allowed; give > 0")
         self.world = world
         self.name = name
-        self.base_m = tuple(float(v) for v in base_m)
+        self.base_m = base_m
         self.yaw_rad = float(yaw_rad)
         self.body = world.load(
             self.URDF, self.base_m, (0.0, 0.0, math.sin(yaw_rad / 2), math.cos(yaw_rad / 2))

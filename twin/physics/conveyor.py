@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import pybullet as p
 
-from twin.physics.world import FLOOR_Z_M, PhysicsError, World
+from twin.physics.world import FLOOR_Z_M, PhysicsError, World, as_point
 
 BELT_DEPTH_M = 0.05
 GUIDE_THICKNESS_M = 0.02
@@ -78,8 +78,7 @@ class Belt:
             )
         if not friction >= 0:
             raise PhysicsError(f"{name}.friction: {friction} is not allowed; give 0 or more")
-        if len(start_m) != 3:
-            raise PhysicsError(f"{name}.start_m: {start_m!r} is not a point; give (x, y, z) in m")
+        start_m = as_point(name, "start_m", start_m)
         for gap in guide_gaps_m:
             if len(gap) != 2 or not 0 <= gap[0] < gap[1] <= length_m:
                 raise PhysicsError(
@@ -90,7 +89,7 @@ class Belt:
         self.name = name
         self.length_m = float(length_m)
         self.width_m = float(width_m)
-        self.start_m = tuple(float(v) for v in start_m)
+        self.start_m = start_m
         self.yaw_rad = float(yaw_rad)
         self.speed_m_per_s = float(speed_m_per_s)
         self.friction = float(friction)

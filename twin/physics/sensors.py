@@ -12,16 +12,9 @@ from collections.abc import Callable, Sequence
 
 import pybullet as p
 
-from twin.physics.world import PhysicsError, World
+from twin.physics.world import PhysicsError, World, as_point
 
 EdgeCallback = Callable[[bool, float], None]
-
-
-def _point(name: str, field: str, value: Sequence[float]) -> tuple[float, float, float]:
-    if len(value) != 3:
-        raise PhysicsError(f"{name}.{field}: {value!r} is not a point; give (x, y, z) in m")
-    x, y, z = (float(v) for v in value)
-    return (x, y, z)
 
 
 class _RayBank:
@@ -106,8 +99,8 @@ class LightBarrier(_SwitchingSensor):
     def __init__(
         self, world: World, name: str, from_m: Sequence[float], to_m: Sequence[float]
     ) -> None:
-        self.from_m = _point(name, "from_m", from_m)
-        self.to_m = _point(name, "to_m", to_m)
+        self.from_m = as_point(name, "from_m", from_m)
+        self.to_m = as_point(name, "to_m", to_m)
         if math.dist(self.from_m, self.to_m) <= 0:
             raise PhysicsError(f"{name}: the beam has no length; give from_m != to_m")
         super().__init__(world, name)
@@ -134,7 +127,7 @@ class PartPresent(_SwitchingSensor):
         range_m: float = 0.2,
         clearance_m: float = 0.002,
     ) -> None:
-        self.at_m = _point(name, "at_m", at_m)
+        self.at_m = as_point(name, "at_m", at_m)
         if not radius_m >= 0:
             raise PhysicsError(f"{name}.radius_m: {radius_m} is not allowed; give 0 or more")
         if not range_m > clearance_m >= 0:

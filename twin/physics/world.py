@@ -35,6 +35,14 @@ class PhysicsError(TwinError):
     """A physics model that cannot be built as described (a missing URDF, a bad pose...)."""
 
 
+def as_point(name: str, field: str, value) -> tuple[float, float, float]:
+    """``value`` as an (x, y, z) point in metres, or a PhysicsError naming the field."""
+    if len(value) != 3:
+        raise PhysicsError(f"{name}.{field}: {value!r} is not a point; give (x, y, z) in m")
+    x, y, z = (float(v) for v in value)
+    return (x, y, z)
+
+
 @dataclass(frozen=True)
 class PartType:
     """A kind of workpiece as a physical body: a box of this size, mass and colour."""
