@@ -78,3 +78,23 @@ def test_replications_draw_different_numbers():
     result = run_experiment(scenario(LINE, ["run.replications=3"]))
     throughputs = result.kpis["throughput_per_hour"].values
     assert len(set(throughputs)) == 3
+
+
+def test_a_kpi_no_replication_could_measure_is_null_in_strict_json():
+    # Nothing leaves in 10 s (the first part arrives at 100 s): no lead time to report.
+    result = run_experiment(
+        scenario(
+            """
+            name: nothing out
+            run: {horizon: 10s, replications: 2}
+            elements:
+              feed: {type: source, interarrival: 100s}
+              m: {type: station, process: 5s}
+              out: {type: sink}
+            flow: [feed -> m -> out]
+            """
+        )
+    )
+    document = json.loads(json.dumps(result.to_json(), allow_nan=False))
+    assert document["kpis"]["lead_time_s"] == {"mean": None, "ci95": None, "values": [None, None]}
+    assert document["kpis"]["throughput_per_hour"]["mean"] == 0.0

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from twin.builder import build
 from twin.line import ReplicationResult
 from twin.record import RunStore
+from twin.record.plain import json_safe
 from twin.record.summary import element_means, kpi_estimates
 from twin.scenario import Scenario
 from twin.stats import Estimate
@@ -38,23 +39,18 @@ class RunResult:
 
     def to_json(self) -> dict:
         run = self.scenario.run
-        return {
-            "scenario": self.scenario.name,
-            "seed": run.seed,
-            "replications": len(self.replications),
-            "horizon_s": run.horizon_s,
-            "warmup_s": run.warmup_s,
-            "kpis": {name: e.to_json() for name, e in self.kpis.items()},
-            "elements": _finite(self.elements),
-        }
-
-
-def _finite(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    return value
+        # A KPI no replication could measure is NaN here, and null in JSON (never "NaN").
+        return json_safe(
+            {
+                "scenario": self.scenario.name,
+                "seed": run.seed,
+                "replications": len(self.replications),
+                "horizon_s": run.horizon_s,
+                "warmup_s": run.warmup_s,
+                "kpis": {name: e.to_json() for name, e in self.kpis.items()},
+                "elements": self.elements,
+            }
+        )
 
 
 def run_experiment(

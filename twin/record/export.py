@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from twin.record.plain import json_safe
 from twin.record.store import RunInfo, RunStore, StoreError
 
 FORMATS = ("csv", "parquet", "json")
@@ -85,7 +86,7 @@ def export_run(store: RunStore, run: RunInfo, fmt: str, folder: Path) -> list[Pa
             "kpis": store.kpis(run.id),
             "replications": store.replications(run.id),
         }
-        path.write_text(json.dumps(_finite(document), indent=2) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(json_safe(document), indent=2) + "\n", encoding="utf-8")
         written.append(path)
         if log is not None:
             path = folder / f"{stem.name}-log.jsonl"
@@ -122,13 +123,3 @@ def export_run(store: RunStore, run: RunInfo, fmt: str, folder: Path) -> list[Pa
             shutil.copyfile(store.log_path(run), path)
             written.append(path)
     return written
-
-
-def _finite(value):
-    if isinstance(value, float) and value != value:  # NaN: a KPI a replication could not measure
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value

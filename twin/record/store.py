@@ -20,6 +20,7 @@ from twin.errors import TwinError
 from twin.record.catalog import connect
 from twin.record.log import LogError, open_log
 from twin.record.log_writer import LogWriter
+from twin.record.plain import json_safe
 from twin.record.recorder import Recorder
 
 DEFAULT_FOLDER = "twin-runs"
@@ -363,7 +364,8 @@ class RunWriter:
         if self._recorder is not None:
             self._recorder.flush()
             self._recorder = None
-        self.store._add_replication(self.id, replication, kpis, _plain(elements), end_s, parts_out)
+        elements = json_safe(elements)
+        self.store._add_replication(self.id, replication, kpis, elements, end_s, parts_out)
 
     def complete(self) -> None:
         """The run is whole: the log is final and checksummed before the status says so."""
@@ -379,14 +381,3 @@ class RunWriter:
             self._log.abort()
         self.store._finish(self.id, status, error, None)
         self._lock.release()
-
-
-def _plain(value):
-    """JSON-safe copy: non-finite floats become None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
