@@ -67,14 +67,18 @@ class Clock:
         return event
 
     def active(self) -> bool:
-        return any(is_active() for is_active, _ in self._activities)
+        return bool(self._moving())
 
-    def _glide_s(self) -> float:
-        """How long everything active can glide (0 when something needs the solver)."""
+    def _moving(self) -> list[tuple[Callable[[], bool], object]]:
+        """The activities active now: asked once per look, since asking can cost a query of
+        every body."""
+        return [(is_active, glide) for is_active, glide in self._activities if is_active()]
+
+    @staticmethod
+    def _glide_s(moving) -> float:
+        """How long everything in ``moving`` can glide (0 when something needs the solver)."""
         horizon_s = math.inf
-        for is_active, glide in self._activities:
-            if not is_active():
-                continue
+        for _, glide in moving:
             if glide is None:
                 return 0.0
             horizon_s = min(horizon_s, glide.horizon_s())
@@ -87,7 +91,8 @@ class Clock:
         step_s = world.step_s
         origin_s = world.origin_s = env.now - world.steps * step_s
         while True:
-            if not self.active():
+            moving = self._moving()
+            if not moving:
                 self._wake = env.event()
                 yield self._wake
                 self._wake = None
@@ -103,12 +108,11 @@ class Clock:
             else:
                 allowed = math.floor((next_s - origin_s) / step_s + 1e-9) - world.steps
                 allowed = min(allowed, MAX_RUN_STEPS)
-            glide_steps = min(allowed, math.floor(self._glide_s() / step_s))
+            glide_steps = min(allowed, math.floor(self._glide_s(moving) / step_s))
             if glide_steps >= MIN_GLIDE_STEPS and not self._watches_any():
                 # Nothing needs the solver for a while: move the gliders on in one jump.
-                for is_active, glide in self._activities:
-                    if glide is not None and is_active():
-                        glide.advance(glide_steps * step_s)
+                for _, glide in moving:
+                    glide.advance(glide_steps * step_s)
                 world.skip(glide_steps)
                 yield env.timeout(max(0.0, origin_s + world.steps * step_s - env.now))
                 continue
@@ -127,10 +131,10 @@ class Clock:
                     # too many cost less than asking every body at every step.
                     if fired:
                         break
-                    if count % ACTIVITY_EVERY_STEPS == 0 and (
-                        not self.active() or self._glide_s() >= MIN_GLIDE_STEPS * step_s
-                    ):
-                        break  # nothing moves any more, or it can glide from here
+                    if count % ACTIVITY_EVERY_STEPS == 0:
+                        moving = self._moving()
+                        if not moving or self._glide_s(moving) >= MIN_GLIDE_STEPS * step_s:
+                            break  # nothing moves any more, or it can glide from here
                 yield env.timeout(max(0.0, origin_s + world.steps * step_s - env.now))
             for event in fired:
                 event.succeed()
