@@ -16,7 +16,9 @@ from twin.clock import Clock
 from twin.errors import ScenarioError
 from twin.line.station import LOST
 from twin.physics import PartType, PhysicsError, World
+from twin.physics.conveyor import STOPPER_THICKNESS_M, Belt
 from twin.physics.robot import PickAndPlace, Robot
+from twin.physics.sensors import LightBarrier
 
 # A part whose centre is this close to the floor has fallen off its table or belt.
 FLOOR_MARGIN_M = 0.02
@@ -251,9 +253,6 @@ class BeltCell:
         bodies: PartBodies,
         part_type: PartType,
     ) -> None:
-        from twin.physics.conveyor import STOPPER_THICKNESS_M, Belt
-        from twin.physics.sensors import LightBarrier
-
         self.world = world
         self.clock = clock
         self.id = element_id

@@ -14,8 +14,6 @@ from twin.record.summary import element_means, kpi_estimates
 from twin.scenario import Scenario
 from twin.stats import Estimate
 
-HEADLINE_KPIS = ("throughput_per_hour", "lead_time_s", "lead_time_p50_s", "lead_time_p95_s", "wip")
-
 
 @dataclass
 class RunResult:

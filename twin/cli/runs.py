@@ -30,7 +30,7 @@ def _when(iso: str | None) -> str:
 @runs_app.command("list")
 def list_runs(store: StoreOption = None) -> None:
     """All recorded runs, oldest first."""
-    from twin.cli.tables import _number
+    from twin.cli.tables import number
 
     run_store = open_store(store)
     runs = run_store.runs()
@@ -56,7 +56,7 @@ def list_runs(store: StoreOption = None) -> None:
             _status(run.status),
             f"{len(values)}/{run.replications}",
             str(run.seed),
-            _number(mean),
+            number(mean),
             run_store.log_problem(run) or f"{run.log_rows:,} rows",
         )
     console_for().print(table)
@@ -128,9 +128,9 @@ def compare(
 ) -> None:
     """KPIs side by side, with each difference to the first run, its 95 % interval, and a mark
     where Welch's t-test finds it significant (p < 0.05)."""
-    from twin.cli.tables import _number
-    from twin.experiment import HEADLINE_KPIS
+    from twin.cli.tables import number
     from twin.record.compare import compare_runs
+    from twin.record.summary import HEADLINE_KPIS
 
     run_store = open_store(store)
     try:
@@ -153,19 +153,19 @@ def compare(
             continue
         cells: list[str | Text] = [row.name]
         for e in row.estimates:
-            cells.append("—" if e is None else f"{_number(e.mean)} ± {_number(e.half_width)}")
+            cells.append("—" if e is None else f"{number(e.mean)} ± {number(e.half_width)}")
         for difference in row.differences:
             if difference is None:
                 cells += ["—", ""]
                 continue
             interval = (
-                f"[{_number(difference.ci95[0])}, {_number(difference.ci95[1])}]"
+                f"[{number(difference.ci95[0])}, {number(difference.ci95[1])}]"
                 if difference.ci95 is not None
                 else ""
             )
             mark = " *" if difference.significant else ""
             style = "bold" if difference.significant else ""
-            cells.append(Text(f"{_number(difference.difference)}{mark}\n{interval}", style=style))
+            cells.append(Text(f"{number(difference.difference)}{mark}\n{interval}", style=style))
             cells.append("—" if difference.p_value is None else f"{difference.p_value:.3g}")
         table.add_row(*cells)
     console = console_for()

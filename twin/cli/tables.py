@@ -7,7 +7,7 @@ import math
 from rich.table import Table
 from rich.text import Text
 
-from twin.experiment import HEADLINE_KPIS
+from twin.record.summary import HEADLINE_KPIS
 from twin.stats import Estimate
 
 STATE_COLOURS = {
@@ -23,7 +23,7 @@ STATE_COLOURS = {
 }
 
 
-def _number(value: float | None) -> str:
+def number(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "—"
     magnitude = abs(value)
@@ -37,7 +37,7 @@ def _number(value: float | None) -> str:
 def _interval(e: Estimate) -> str:
     if e.ci95 is None or not math.isfinite(e.mean):
         return "—"
-    return f"[{_number(e.ci95[0])}, {_number(e.ci95[1])}]"
+    return f"[{number(e.ci95[0])}, {number(e.ci95[1])}]"
 
 
 def run_title(name: str, replications: int, seed: int) -> str:
@@ -54,7 +54,7 @@ def kpi_table(title: str, kpis: dict[str, Estimate], names=HEADLINE_KPIS) -> Tab
     for name in names:
         e = kpis.get(name)
         if e is not None:
-            table.add_row(name, _number(e.mean), _interval(e), _number(e.half_width))
+            table.add_row(name, number(e.mean), _interval(e), number(e.half_width))
     return table
 
 
@@ -90,8 +90,8 @@ def element_table(elements: dict[str, dict]) -> Table:
         table.add_row(
             element_id,
             entry["type"],
-            _number(entry.get("utilisation")),
+            number(entry.get("utilisation")),
             *(_share(states, state) for state in shown),
-            _number(level) if level is not None else "",
+            number(level) if level is not None else "",
         )
     return table

@@ -72,11 +72,6 @@ class Snapshot:
     moved_in: dict[str, int] = field(default_factory=dict)
     moved_out: dict[str, int] = field(default_factory=dict)
 
-    def copy(self) -> Snapshot:
-        return Snapshot(
-            {k: dict(v) for k, v in self.states.items()}, dict(self.moved_in), dict(self.moved_out)
-        )
-
     def contents(self) -> dict[str, int]:
         """Parts inside each element that has received any (sinks: parts received)."""
         return {e: n - self.moved_out.get(e, 0) for e, n in self.moved_in.items()}

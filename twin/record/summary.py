@@ -6,6 +6,7 @@ import math
 
 from twin.stats import Estimate, estimate
 
+HEADLINE_KPIS = ("throughput_per_hour", "lead_time_s", "lead_time_p50_s", "lead_time_p95_s", "wip")
 ELEMENT_FIGURES = ("utilisation", "mean_level", "parts_out", "throughput_per_hour")
 
 
