@@ -60,9 +60,9 @@ def build(
     fidelity: str | None = None,
 ) -> Plant:
     """The models of one replication, wired together and ready to run."""
-    clock = Clock()
     physical = physics_elements(scenario, fidelity)
     if not physical:
+        clock = Clock()
         line = Line(scenario, replication=replication, env=clock.env, observer=observer)
         return Plant(line, clock)
     # Imported here: a planner's timed run never loads PyBullet.
@@ -70,10 +70,9 @@ def build(
     from twin.physics import World
 
     world = World()
-    clock = Clock(env=clock.env, world=world)
-    part_types = _part_types(scenario)
-    bodies = PartBodies(world, part_types)
-    part_type = part_types[_source_part(scenario)]
+    clock = Clock(world=world)
+    bodies = PartBodies(world)
+    part_type = _part_types(scenario)[_source_part(scenario)]
     cells = {}
     try:
         # Belts first: a robot next to one picks from its end or places at its start.
@@ -103,7 +102,7 @@ def build(
                 place_centre_m=place,
             )
         if observer is not None and hasattr(observer, "pose"):
-            robots = {i: c.robot for i, c in cells.items() if hasattr(c, "robot")}
+            robots = {i: c.robot for i, c in cells.items() if isinstance(c, RobotCell)}
             PoseSampler(world, bodies, robots, observer, scenario.run.pose_rate_hz)
     except Exception:
         world.close()
@@ -132,12 +131,14 @@ def _part_types(scenario: Scenario) -> dict:
 
 def _neighbour_belt(scenario: Scenario, cells: dict, element_id: str, side: str):
     """The physics belt feeding (``upstream``) or fed by (``downstream``) the element, if any."""
+    from twin.cell import BeltCell  # loaded with the physics, which is running by now
+
     if side == "downstream":
         route = scenario.routes.get(element_id)
         neighbours = list(route.targets) if route else []
     else:
         neighbours = [e for e, r in scenario.routes.items() if element_id in r.targets]
-    belts = [cells[n] for n in neighbours if n in cells and hasattr(cells[n], "belt")]
+    belts = [cells[n] for n in neighbours if isinstance(cells.get(n), BeltCell)]
     return belts[0] if len(belts) == 1 else None
 
 

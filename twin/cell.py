@@ -31,9 +31,8 @@ WATCH_EVERY_STEPS = 4
 class PartBodies:
     """Which physics body stands for which part, shared by all cells of a world."""
 
-    def __init__(self, world: World, part_types: dict[str, PartType]) -> None:
+    def __init__(self, world: World) -> None:
         self.world = world
-        self.part_types = part_types
         self.bodies: dict[int, int] = {}
         self.names: dict[int, str] = {}
         self._supports: dict[tuple[float, ...], int] = {}
