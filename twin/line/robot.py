@@ -1,4 +1,5 @@
-"""A pick-and-place robot as a line element: one part at a time, blocking like a station."""
+"""A pick-and-place robot as a line element: one part at a time, picked only when it can be
+put down."""
 
 from __future__ import annotations
 

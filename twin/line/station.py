@@ -57,9 +57,7 @@ class Place:
                 if outcome == LOST:
                     # The part fell or left the cell: it leaves the line as scrap.
                     station.line.part_scrapped(part)
-                    station.parts_inside -= 1
-                    station.free.append(self)
-                    station._room_freed()
+                    self._vacate()
                     continue
                 remaining_s = 0.0
             else:
@@ -77,9 +75,14 @@ class Place:
             blocked = station.pass_on(part, clock)
             if blocked is not None:
                 yield blocked
-            station.parts_inside -= 1
-            station.free.append(self)
-            station._room_freed()
+            self._vacate()
+
+    def _vacate(self) -> None:
+        """The part is gone: the place is free, and a waiting sender may come in."""
+        station = self.station
+        station.parts_inside -= 1
+        station.free.append(self)
+        station._room_freed()
 
 
 class Station(Element):
