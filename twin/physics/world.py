@@ -146,7 +146,6 @@ class World:
                     list(orientation_xyzw),
                     useFixedBase=fixed,
                     globalScaling=scale,
-                    flags=p.URDF_USE_SELF_COLLISION_EXCLUDE_PARENT,
                     physicsClientId=self.client,
                 )
         known = ", ".join(ROBOT_MODELS)
