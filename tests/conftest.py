@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,6 +24,54 @@ def scenario(text: str, overrides: list[str] | tuple[str, ...] = ()) -> Scenario
 
 def run(text: str, overrides: list[str] | tuple[str, ...] = ()) -> RunResult:
     return run_experiment(scenario(text, overrides))
+
+
+@dataclass(frozen=True)
+class Told:
+    """What one `twin` command answered."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def words(self) -> str:
+        """The output with line breaks and padding folded, as a reader takes it in."""
+        return " ".join(self.stdout.split())
+
+    def lines_with(self, text: str) -> list[str]:
+        return [line for line in self.stdout.splitlines() if text in line]
+
+    def says(self, text: str) -> bool:
+        """Whether the output holds ``text``, however the table wrapped it across lines."""
+        return "".join(text.split()) in "".join(self.stdout.split())
+
+
+def twin_commands(
+    *commands: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> list[Told]:
+    """Run `twin` commands side by side, each in its own process (starting one costs about a
+    second, most of it imports). ``TWIN_STORE`` is not inherited: a test sets it if it wants."""
+    entry = Path(sys.executable).with_name("twin")
+    program = [str(entry)] if entry.exists() else [sys.executable, "-m", "twin.cli.main"]
+    environment = {k: v for k, v in os.environ.items() if k != "TWIN_STORE"}
+    environment.update({"NO_COLOR": "1", **(env or {})})
+    started = [
+        subprocess.Popen(
+            [*program, *command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment,
+            cwd=cwd,
+        )
+        for command in commands
+    ]
+    told = []
+    for process in started:
+        stdout, stderr = process.communicate(timeout=120)  # before returncode: it waits
+        told.append(Told(process.returncode, stdout, stderr))
+    return told
 
 
 @pytest.fixture

@@ -4,14 +4,12 @@ typed at a real command line, one process per command."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import Told, twin_commands
 
 from twin.record import RunInfo, RunStore
 from twin.record.compare import KpiRow, compare_runs
@@ -29,46 +27,6 @@ flow:
   - feed -> m1 -> b1 -> m2 -> done
 """
 UNKNOWN = "0123456789ab"  # no run id starts so (a chance of one in 2^48)
-
-
-@dataclass(frozen=True)
-class Told:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def words(self) -> str:
-        """The output with line breaks and padding folded, as a reader takes it in."""
-        return " ".join(self.stdout.split())
-
-    def lines_with(self, text: str) -> list[str]:
-        return [line for line in self.stdout.splitlines() if text in line]
-
-
-def twin(*commands: list[str], env: dict[str, str] | None = None, cwd: Path | None = None):
-    """Run `twin` commands side by side, each in its own process (starting one costs about a
-    second, most of it imports)."""
-    entry = Path(sys.executable).with_name("twin")
-    program = [str(entry)] if entry.exists() else [sys.executable, "-m", "twin.cli.main"]
-    environment = {k: v for k, v in os.environ.items() if k != "TWIN_STORE"}
-    environment.update({"NO_COLOR": "1", **(env or {})})
-    started = [
-        subprocess.Popen(
-            [*program, *command],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=environment,
-            cwd=cwd,
-        )
-        for command in commands
-    ]
-    told = []
-    for process in started:
-        stdout, stderr = process.communicate(timeout=120)
-        told.append(Told(process.returncode, stdout, stderr))
-    return told
 
 
 def cells(line: str) -> list[str]:
@@ -122,7 +80,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     unrecorded = folder / "never"
     common = ["--store", str(store)]
     # Three runs recorded at once into one store, and one that is not recorded at all.
-    *ran, not_recorded = twin(
+    *ran, not_recorded = twin_commands(
         ["run", "line.yaml", *common],
         ["run", "line.yaml", "--set", "m2.process=20s", *common],
         ["run", "line.yaml", *common],
@@ -136,7 +94,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     kpis = {run_id: catalog.kpis(run.id) for run_id, run in runs.items()}
     comparison = {row.name: row for row in compare_runs(catalog, [runs[base], runs[faster]])}
     catalog.close()
-    listed, shown, compared_faster, compared_again, exported, unknown = twin(
+    listed, shown, compared_faster, compared_again, exported, unknown = twin_commands(
         ["runs", "list"],  # the store named by TWIN_STORE
         ["runs", "show", base, *common],
         ["runs", "compare", base, faster, *common],
@@ -147,8 +105,8 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     )
     # Four digits are enough, unless another run happens to start with the same four.
     prefix = base[:4] if not any(i.startswith(base[:4]) for i in (faster, again)) else base
-    (deleted,) = twin(["runs", "delete", prefix, *common])
-    listed_after, shown_after, deleted_again = twin(
+    (deleted,) = twin_commands(["runs", "delete", prefix, *common])
+    listed_after, shown_after, deleted_again = twin_commands(
         ["runs", "list", *common],
         ["runs", "show", base, *common],
         ["runs", "delete", base, *common],

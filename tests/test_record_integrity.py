@@ -9,12 +9,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from conftest import ROOT, scenario
+from conftest import ROOT, Told, scenario, twin_commands
 
 from twin.experiment import run_experiment
 from twin.record import LogError, RunInfo, RunStore, StoreError
@@ -204,39 +203,6 @@ def test_readers_see_consistent_runs_while_another_process_writes(tmp_path: Path
 
 
 # A damaged log ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Told:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def says(self, text: str) -> bool:
-        """Whether the output holds ``text``, however the table wrapped it across lines."""
-        return "".join(text.split()) in "".join(self.stdout.split())
-
-
-def twin_commands(*commands: list[str]) -> list[Told]:
-    """Run `twin` commands side by side, each in its own process."""
-    entry = Path(sys.executable).with_name("twin")
-    program = [str(entry)] if entry.exists() else [sys.executable, "-m", "twin.cli.main"]
-    env = {**os.environ, "NO_COLOR": "1"}
-    started = [
-        subprocess.Popen(
-            [*program, *command],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for command in commands
-    ]
-    told = []
-    for process in started:
-        stdout, stderr = process.communicate(timeout=60)
-        told.append(Told(process.returncode, stdout, stderr))
-    return told
 
 
 def assert_refused(told: Told, *fragments: str) -> None:
