@@ -221,14 +221,14 @@ INVALID = [
         derive(("{type: buffer, capacity: 5}", "{type: silo, capacity: 5}")),
         "elements.b1.type",
         6,
-        "type 'silo' is unknown; valid types: source, station, buffer, conveyor, robot, sink",
+        "type 'silo' is unknown; valid types: source, station, buffer, conveyor, robot, sink, pusher, panel",
         id="unknown-type",
     ),
     pytest.param(
         derive(("{type: buffer, capacity: 5}", "{capacity: 5}")),
         "elements.b1.type",
         6,
-        "type is missing; valid types: source, station, buffer, conveyor, robot, sink",
+        "type is missing; valid types: source, station, buffer, conveyor, robot, sink, pusher, panel",
         id="missing-type",
     ),
     pytest.param(
@@ -236,7 +236,7 @@ INVALID = [
         "elements.b1.type",
         6,
         "type is missing (is 'tpye' meant to be 'type'?); "
-        "valid types: source, station, buffer, conveyor, robot, sink",
+        "valid types: source, station, buffer, conveyor, robot, sink, pusher, panel",
         id="misspelt-type",
     ),
     pytest.param(
@@ -244,7 +244,7 @@ INVALID = [
         "elements.b1",
         6,
         "5 is not an element; write a mapping with a type, e.g. {type: station, process: 50s}; "
-        "valid types: source, station, buffer, conveyor, robot, sink",
+        "valid types: source, station, buffer, conveyor, robot, sink, pusher, panel",
         id="element-not-a-mapping",
     ),
     pytest.param(

@@ -37,12 +37,14 @@ def physics_elements(scenario: Scenario, fidelity: str | None = None) -> list[st
 
 @dataclass
 class Plant:
-    """One replication's models: the line on the clock, and the physics world if any."""
+    """One replication's models: the line on the clock, the physics world if any, and the
+    controller's scan cycle in a controlled scenario."""
 
     line: Line
     clock: Clock
     world: object | None = None
     cells: dict[str, object] = field(default_factory=dict)
+    scan: object | None = None
 
     def run(self) -> ReplicationResult:
         try:
@@ -64,7 +66,7 @@ def build(
     if not physical:
         clock = Clock()
         line = Line(scenario, replication=replication, env=clock.env, observer=observer)
-        return Plant(line, clock)
+        return Plant(line, clock, scan=_attach_controller(scenario, line, observer))
     # Imported here: a planner's timed run never loads PyBullet.
     from twin.cell import BeltCell, PartBodies, PoseSampler, RobotCell
     from twin.physics import World
@@ -114,7 +116,47 @@ def build(
         observer=observer,
         performers=cells,
     )
-    return Plant(line, clock, world, cells)
+    try:
+        scan = _attach_controller(scenario, line, observer)
+    except Exception:
+        world.close()
+        raise
+    return Plant(line, clock, world, cells, scan)
+
+
+def _attach_controller(scenario: Scenario, line: Line, observer):
+    """The scan cycle of a controlled scenario, wired to the line's element signals."""
+    control = scenario.control
+    if control is None:
+        return None
+    from twin.control.controllers import load_controller
+    from twin.control.scan import ScanCycle
+    from twin.control.tags import TagTable
+
+    table = TagTable.from_spec(control, scenario.elements)
+    controller = load_controller(control, table, scenario.base_dir)
+    elements = line.elements
+    convert = {"bool": bool, "float32": float}
+
+    def read(tag):
+        return convert.get(tag.type, int)(elements[tag.element_id].signal(tag.signal))
+
+    def write(tag, value) -> None:
+        elements[tag.element_id].command(tag.signal, value)
+
+    scan = ScanCycle(
+        line.env,
+        controller,
+        table,
+        cycle_s=control.cycle_s,
+        read=read,
+        write=write,
+        observer=observer,
+        estop=lambda: line.estop_pressed,
+    )
+    line.estop_listeners.append(lambda: scan.hold_safe() if line.estop_pressed else None)
+    scan.start()
+    return scan
 
 
 def _part_types(scenario: Scenario) -> dict:

@@ -37,6 +37,13 @@ class Buffer(Element):
             # A hand-over point has room exactly when a target has: pass the wish on to them.
             self.relay_room_of_targets()
 
+    def signal(self, name: str):
+        if name == "level":
+            return len(self.queue)
+        if name == "full":
+            return len(self.queue) >= self.capacity
+        return super().signal(name)
+
     def accept(self, part) -> None:
         self.queue.append(part)
         self.gauge.add(1)

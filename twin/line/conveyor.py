@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from twin.line.element import Element
-from twin.line.states import BLOCKED, STARVED, WORKING, LevelGauge, StateClock
+from twin.line.states import BLOCKED, IDLE, STARVED, WORKING, LevelGauge, StateClock
 
 
 class Conveyor(Element):
@@ -13,6 +13,11 @@ class Conveyor(Element):
 
     A part reaches the end ``travel_s`` after it entered, but not sooner than the spacing after
     the part ahead of it left: after a blockage clears, queued parts leave one gap apart.
+
+    Commanded (its ``run`` bound to a tag), the belt moves only while ``run`` is true: a stop
+    freezes every part where it is (state ``idle``), and a restart moves them on from there.
+    ``entry`` is true for one spacing time after a part came on; ``exit`` while a part waits
+    at the end.
     """
 
     kind = "conveyor"
@@ -32,6 +37,21 @@ class Conveyor(Element):
         # when each reaches the end and whether the entry is clear.
         self.physical = line.performers.get(element_id)
         self._entry_watch = False
+        self.commanded = element_id in line.commanded
+        if self.commanded:
+            self.states = (*self.states, IDLE)
+        self.running = not self.commanded
+        if self.physical is not None and self.commanded:
+            self.physical.belt.running = False  # until the controller says run
+        self.stopped_since_s = 0.0
+        self._run_changed = None  # an event the run loop waits on while the belt may change
+        self._head_changed = None  # fired when the part at the head was taken off midway
+        self.at_exit = False
+        self.entered_s = -self.gap_s
+        # Set by the composer of a physics run: whether pushers stand by this belt, and its
+        # extra light barriers by name.
+        self.divertible = False
+        self.barriers: dict = {}
 
     def start(self) -> None:
         self.env.process(self.run())
@@ -58,7 +78,11 @@ class Conveyor(Element):
     def accept(self, part) -> None:
         if self.physical is not None:
             self.physical.enter(part)
-        self.belt.append((part, self.env.now + self.travel_s))
+        # On a stopped belt a part travels from the moment the belt stopped: the restart
+        # shifts every part by the time it stood.
+        entered_s = self.env.now if self.running else self.stopped_since_s
+        self.entered_s = self.env.now
+        self.belt.append((part, entered_s + self.travel_s))
         self.gauge.add(1)
         wake = self.wake
         if wake is not None:
@@ -74,23 +98,121 @@ class Conveyor(Element):
                 clock.set(STARVED)
                 self.wake = env.event()
                 yield self.wake
-            clock.set(WORKING)
+            clock.set(WORKING if self.running else IDLE)
             part, arrive_s = belt[0]
             if self.physical is not None:
-                yield self.physical.arrival(part)  # the part's body is at the end
+                if self.divertible:
+                    # A pusher may take the head part off midway: then start over.
+                    self._head_changed = env.event()
+                    yield env.any_of([self.physical.arrival(part), self._head_changed])
+                    self._head_changed = None
+                    if not belt or belt[0][0] is not part:
+                        continue
+                else:
+                    yield self.physical.arrival(part)  # the part's body is at the end
+            elif self.commanded:
+                if not (yield from self._travel()):
+                    continue
             else:
                 arrive_s = max(arrive_s, self.last_exit_s + self.gap_s)
                 if arrive_s > env.now:
                     yield env.timeout(arrive_s - env.now)
+            self.at_exit = True
+            while self.commanded and not self.running and self.physical is None:
+                # A part at the end of a stopped belt does not leave it.
+                clock.set(IDLE)
+                self._run_changed = env.event()
+                yield self._run_changed
             blocked = self.pass_on(part, clock)
             if blocked is not None:
                 yield blocked
+            self.at_exit = False
             belt.popleft()
             if self.physical is not None:
                 self.physical.leave(part)
             self.gauge.add(-1)
             self.last_exit_s = env.now
             self._room_freed()
+
+
+    def _travel(self):
+        """Wait until the head part reaches the end of a commanded timed belt, following its
+        stops and restarts; True once it is there."""
+        env = self.env
+        while True:
+            if not self.running:
+                self.clock.set(IDLE)
+                self._run_changed = env.event()
+                yield self._run_changed
+                continue
+            self.clock.set(WORKING)
+            arrive_s = max(self.belt[0][1], self.last_exit_s + self.gap_s)
+            if arrive_s <= env.now:
+                return True
+            self._run_changed = env.event()
+            yield env.any_of([env.timeout(arrive_s - env.now), self._run_changed])
+
+    def divert(self, part, to) -> None:
+        """A pusher swept ``part`` off the belt midway: it goes to ``to`` (the pusher)."""
+        for index, (queued, _) in enumerate(self.belt):
+            if queued is part:
+                del self.belt[index]
+                break
+        else:
+            return
+        self.gauge.add(-1)
+        self.hand_over(part, to)
+        if index == 0 and self._head_changed is not None and not self._head_changed.triggered:
+            self._head_changed.succeed()
+        self._room_freed()
+
+    # Signals ----------------------------------------------------------------------------------
+
+    def signal(self, name: str):
+        physical = self.physical
+        if name == "run":
+            return self.running
+        if physical is not None:
+            barrier = self.barriers.get(name)
+            return barrier.blocked if barrier is not None else physical.signals[name]
+        if name == "entry":
+            return self.env.now - self.entered_s < self.gap_s
+        if name == "exit":
+            return self.at_exit
+        return super().signal(name)
+
+    def command(self, name: str, value) -> None:
+        value = bool(value)
+        if self.physical is not None and name in ("run", "reverse"):
+            if name == "run":
+                self.running = value
+                self.physical.belt.running = value
+            else:
+                self.physical.belt.reverse = value
+            self.physical.clock.wake()  # parts on it may start to move
+            return
+        if name == "reverse":
+            return  # validated away for timed belts; kept harmless
+        if name != "run":
+            super().command(name, value)
+            return
+        if value == self.running:
+            return
+        now = self.env.now
+        if value:
+            # Every part on the belt is as far along as when it stopped.
+            shift_s = now - self.stopped_since_s
+            shifted = [(part, arrive_s + shift_s) for part, arrive_s in self.belt]
+            self.belt.clear()  # in place: the run loop holds the deque
+            self.belt.extend(shifted)
+            self.last_exit_s += shift_s
+        else:
+            self.stopped_since_s = now
+        self.running = value
+        changed = self._run_changed
+        if changed is not None and not changed.triggered:
+            self._run_changed = None
+            changed.succeed()
 
     def reset_statistics(self) -> None:
         self.clock.reset()

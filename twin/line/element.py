@@ -14,6 +14,7 @@ class Part:
 
     id: int
     created_s: float
+    type: str = ""  # the part type's name, when the scenario declares part types
 
 
 class Waiter:
@@ -117,6 +118,16 @@ class Element:
         for element in self.router.watch():
             element.wait_for_room(waiter)
         return done
+
+    # Signals (see twin.scenario.signals for what each element type offers) ------------------
+
+    def signal(self, name: str):
+        """The present value of one of the element's signals."""
+        raise KeyError(f"{self.id} has no signal {name!r}")
+
+    def command(self, name: str, value) -> None:
+        """A controller sets one of the element's actuator signals."""
+        raise KeyError(f"{self.id} has no actuator signal {name!r}")
 
     def reset_statistics(self) -> None:
         """Forget statistics gathered so far (end of the warm-up)."""

@@ -14,12 +14,15 @@ from twin.line.conveyor import Conveyor
 from twin.line.element import Element, Part
 from twin.line.robot import Robot
 from twin.line.routing import make_router
+from twin.line.panel import Panel
+from twin.line.pusher import Pusher
 from twin.line.sink import Sink
 from twin.line.source import Source
 from twin.line.states import LevelGauge, Observer
 from twin.line.station import Station
 from twin.line.streams import stream
 from twin.scenario import Scenario
+from twin.scenario.signals import commanded_elements
 
 ELEMENT_CLASSES: dict[str, type[Element]] = {
     "source": Source,
@@ -28,6 +31,8 @@ ELEMENT_CLASSES: dict[str, type[Element]] = {
     "conveyor": Conveyor,
     "robot": Robot,
     "sink": Sink,
+    "pusher": Pusher,
+    "panel": Panel,
 }
 
 
@@ -62,6 +67,9 @@ class Line:
         # Element id -> the model that does the element's work (a physics robot or belt),
         # for elements that do not run on their own timed logic.
         self.performers = performers or {}
+        # Elements whose actuators a controller drives (the rest run their own logic).
+        self.commanded = commanded_elements(scenario.control, scenario.elements)
+        self.estop_listeners: list = []  # called when an emergency stop is pressed or released
         self.seed = scenario.run.seed
         self.warmup_s = scenario.run.warmup_s
         self.wip = LevelGauge(self.env)
@@ -110,6 +118,14 @@ class Line:
         self.wip.add(-1)
         if self.env.now >= self._measuring_since_s:
             self.parts_scrapped += 1
+
+    def estop_changed(self) -> None:
+        for listener in self.estop_listeners:
+            listener()
+
+    @property
+    def estop_pressed(self) -> bool:
+        return any(getattr(e, "estop_pressed", False) for e in self.elements.values())
 
     def _end_warmup(self):
         yield self.env.timeout(self.warmup_s)

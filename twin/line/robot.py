@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from twin.errors import ScenarioError
 from twin.line.element import Waiter
+from twin.line.routing import Direct
+from twin.line.states import WORKING
 from twin.line.station import Station
 
 
@@ -27,12 +29,72 @@ class Robot(Station):
             )
         process = None if perform is not None else spec.cycle
         self._configure(process, 1, spec.failures, None, perform)
+        # Commanded, a robot picks only after a rising edge of `start` (it is then armed),
+        # and reports `done` from the end of the cycle until `start` falls.
+        self.commanded_robot = self.commanded
+        self.commanded = False  # its parts need no second start, as a station's do
+        self.watch_cycles = self.commanded_robot
+        self.armed = False
+        self.done = False
+        self.program = 0
+        self._flow_router = None
 
     # A robot takes a part only when it can put it down: it never stands holding a part over
     # an occupied machine, as a station would keep a finished part (blocking after service).
 
     def can_accept(self) -> bool:
+        if self.commanded_robot and not self.armed:
+            return False
         return bool(self.free) and self.router.select() is not None
+
+    def accept(self, part) -> None:
+        if self.commanded_robot:
+            self.armed = False
+            self.done = False
+        super().accept(part)
+
+    def cycle_ended(self) -> None:
+        self.done = True
+
+    # Signals ----------------------------------------------------------------------------------
+
+    def signal(self, name: str):
+        if name == "busy":
+            return self.parts_inside > 0
+        if name == "holding":
+            return any(p.clock.state == WORKING for p in self.places)
+        if name == "done":
+            return self.done
+        if name == "program":
+            return self.program
+        return super().signal(name)
+
+    def command(self, name: str, value) -> None:
+        if name == "program":
+            self._select_program(int(value))
+            return
+        if name != "start":
+            super().command(name, value)
+            return
+        rising = bool(value) and not self.start_signal
+        self.start_signal = bool(value)
+        if rising:
+            self.armed = True
+            self.done = False
+            self._room_freed()  # a sender waiting for the robot may hand over now
+        elif not value:
+            self.done = False
+
+    def _select_program(self, program: int) -> None:
+        """Program n places on the n-th target of the flow; 0 (or a number with no target)
+        goes back to the flow's own rule."""
+        if self._flow_router is None:
+            self._flow_router = self.router
+        targets = self._flow_router.watch()
+        self.program = program if 0 < program <= len(targets) else 0
+        self.router = (
+            Direct([targets[self.program - 1]]) if self.program else self._flow_router
+        )
 
     def wait_for_room(self, waiter: Waiter) -> None:
         super().wait_for_room(waiter)

@@ -11,6 +11,8 @@ class Sink(Element):
     def __init__(self, line, element_id: str, spec) -> None:
         super().__init__(line, element_id, spec)
         self.parts_out = 0
+        self.count = 0  # since the start, for the `count` signal (parts_out restarts at warm-up)
+        self.by_type: dict[str, int] = {}
 
     def can_accept(self) -> bool:
         return True
@@ -20,11 +22,23 @@ class Sink(Element):
 
     def accept(self, part) -> None:
         self.parts_out += 1
+        self.count += 1
+        if part.type:
+            self.by_type[part.type] = self.by_type.get(part.type, 0) + 1
         self.line.part_left(part)
+
+    def signal(self, name: str):
+        if name == "count":
+            return self.count
+        return super().signal(name)
 
     def reset_statistics(self) -> None:
         self.parts_out = 0
+        self.by_type = {}
 
     def statistics(self, elapsed_s: float) -> dict:
         per_hour = self.parts_out / elapsed_s * 3600 if elapsed_s > 0 else 0.0
-        return {"parts_out": self.parts_out, "throughput_per_hour": per_hour}
+        found = {"parts_out": self.parts_out, "throughput_per_hour": per_hour}
+        if self.by_type:
+            found["parts_by_type"] = dict(sorted(self.by_type.items()))
+        return found

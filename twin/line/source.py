@@ -23,7 +23,20 @@ class Source(Element):
             if spec.interarrival is not None
             else None
         )
-        first = WORKING if self.draw_interarrival is not None else BLOCKED
+        # Part types: one name, or a mix drawn by weight from the source's own stream.
+        mix = spec.part if isinstance(spec.part, dict) else ({spec.part: 1.0} if spec.part else {})
+        self.part_types = list(mix)
+        weights = [float(w) for w in mix.values()]
+        self._type_weights = [w / sum(weights) for w in weights] if weights else []
+        self._type_stream = line.stream(element_id, "part_type") if len(mix) > 1 else None
+        # Commanded (its `release` bound to a tag), it sends one part per rising edge.
+        self.commanded = element_id in line.commanded
+        self.release_signal = False
+        self.blocked = False
+        if self.commanded:
+            first = IDLE
+        else:
+            first = WORKING if self.draw_interarrival is not None else BLOCKED
         self.clock = StateClock(self.env, element_id, 0, first, self.observer)
 
     def can_accept(self) -> bool:
@@ -35,7 +48,18 @@ class Source(Element):
     def _exhausted(self) -> bool:
         return self.limit is not None and self.created >= self.limit
 
+    def _new_part(self):
+        part = self.line.new_part()
+        if self._type_stream is not None:
+            index = int(self._type_stream.choice(len(self.part_types), p=self._type_weights))
+            part.type = self.part_types[index]
+        elif self.part_types:
+            part.type = self.part_types[0]
+        return part
+
     def start(self) -> None:
+        if self.commanded:
+            return  # parts come on command
         if self.draw_interarrival is None:
             self._feed()
         else:
@@ -48,7 +72,7 @@ class Source(Element):
         while not self._exhausted():
             clock.set(WORKING)
             yield env.timeout(draw())
-            part = self.line.new_part()
+            part = self._new_part()
             self.created += 1
             blocked = self.pass_on(part, clock)
             if blocked is not None:
@@ -68,8 +92,40 @@ class Source(Element):
                     element.wait_for_room(waiter)
                 return
             self.created += 1
-            self.hand_over(self.line.new_part(), target)
+            self.hand_over(self._new_part(), target)
         self.clock.set(IDLE)
+
+    # Signals ----------------------------------------------------------------------------------
+
+    def signal(self, name: str):
+        if name == "blocked":
+            return self.blocked
+        if name == "count":
+            return self.created
+        if name == "release":
+            return self.release_signal
+        return super().signal(name)
+
+    def command(self, name: str, value) -> None:
+        if name != "release":
+            super().command(name, value)
+            return
+        rising = bool(value) and not self.release_signal
+        self.release_signal = bool(value)
+        # A release while the last part still waits for room is not counted (no queue of
+        # releases): `blocked` tells the controller to wait.
+        if rising and not self.blocked and not self._exhausted():
+            self.env.process(self._release())
+
+    def _release(self):
+        self.blocked = True
+        part = self._new_part()
+        self.created += 1
+        blocked = self.pass_on(part, self.clock)
+        if blocked is not None:
+            yield blocked
+        self.clock.set(IDLE)
+        self.blocked = False
 
     def reset_statistics(self) -> None:
         self.clock.reset()

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections import deque
 
 from twin.line.element import Element
-from twin.line.states import DOWN, SETUP, STARVED, STATION_STATES, WORKING, StateClock
+from twin.line.states import (
+    BLOCKED,
+    DOWN,
+    IDLE,
+    SETUP,
+    STARVED,
+    STATION_STATES,
+    WORKING,
+    StateClock,
+)
 
 # What a performed cycle's event carries when the part was lost on the way.
 LOST = "lost"
@@ -47,6 +56,12 @@ class Place:
                 yield self.wake
                 part = self.incoming
             self.incoming = None
+            if station.commanded:
+                # Under control the part waits until the controller says start.
+                clock.set(IDLE)
+                start = env.event()
+                station.start_waiting.append(start)
+                yield start
             if draw_setup is not None and station.parts_started % setup_every == 0:
                 clock.set(SETUP)
                 yield timeout(draw_setup())
@@ -75,6 +90,7 @@ class Place:
             blocked = station.pass_on(part, clock)
             if blocked is not None:
                 yield blocked
+            station.parts_finished += 1
             self._vacate()
 
     def _vacate(self) -> None:
@@ -82,10 +98,16 @@ class Place:
         station = self.station
         station.parts_inside -= 1
         station.free.append(self)
+        if station.watch_cycles:
+            station.cycle_ended()
         station._room_freed()
 
 
 class Station(Element):
+    """Without a controller a station starts every part as it comes. Commanded (its ``start``
+    bound to a tag), a part waits in state ``idle`` for a rising edge of ``start``; an edge
+    with no part waiting does nothing, as on a real machine."""
+
     kind = "station"
     states = STATION_STATES
 
@@ -103,6 +125,13 @@ class Station(Element):
         self.draw_mttr = line.sampler(element_id, "mttr", failures.mttr) if failures else None
         self.draw_setup = line.sampler(element_id, "setup", setup.time) if setup else None
         self.setup_every = setup.every if setup else 1
+        self.commanded = self.id in line.commanded
+        if self.commanded:
+            self.states = (*self.states, IDLE)
+        self.watch_cycles = False  # whether cycle_ended() wants to hear of each part leaving
+        self.start_waiting: deque = deque()  # places whose part waits for `start`
+        self.start_signal = False
+        self.parts_finished = 0
         self.parts_started = 0
         self.parts_inside = 0
         self.places = [Place(self, i) for i in range(capacity)]
@@ -126,6 +155,35 @@ class Station(Element):
         if wake is not None:
             place.wake = None
             wake.succeed()
+
+    # Signals ----------------------------------------------------------------------------------
+
+    def signal(self, name: str):
+        if name == "part_present":
+            return self.parts_inside > 0
+        if name == "busy":
+            return any(p.clock.state in (WORKING, SETUP, DOWN) for p in self.places)
+        if name == "done":
+            return any(p.clock.state == BLOCKED for p in self.places)
+        if name == "fault":
+            return any(p.clock.state == DOWN for p in self.places)
+        if name == "count":
+            return self.parts_finished
+        if name == "start":
+            return self.start_signal
+        return super().signal(name)
+
+    def command(self, name: str, value) -> None:
+        if name != "start":
+            super().command(name, value)
+            return
+        rising = bool(value) and not self.start_signal
+        self.start_signal = bool(value)
+        if rising and self.start_waiting:
+            self.start_waiting.popleft().succeed()
+
+    def cycle_ended(self) -> None:
+        """A part left a commanded station (robots note the end of their cycle here)."""
 
     def reset_statistics(self) -> None:
         for place in self.places:

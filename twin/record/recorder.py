@@ -30,6 +30,9 @@ class Recorder:
         "_state_s",
         "_state_source",
         "_state_text",
+        "_tag_s",
+        "_tag_source",
+        "_tag_value",
     )
 
     def __init__(self, log: LogWriter, replication: int) -> None:
@@ -39,6 +42,7 @@ class Recorder:
         self._new_moves()
         self._new_events()
         self._new_poses()
+        self._new_tags()
 
     # Numbers go into typed arrays: as cheap to append to as lists, and they reach the log
     # process as one block of bytes instead of a million pickled floats.
@@ -58,6 +62,9 @@ class Recorder:
             [],
             [],
         )
+
+    def _new_tags(self) -> None:
+        self._tag_s, self._tag_source, self._tag_value = array("d"), [], []
 
     def _new_poses(self) -> None:
         self._pose_s, self._pose_source, self._pose_values = array("d"), [], []
@@ -88,6 +95,22 @@ class Recorder:
         self._event_value.append(value)
         if len(self._event_s) >= ROW_GROUP_ROWS:
             self._flush_events()
+
+    def tag(self, time_s: float, name: str, value) -> None:
+        """A tag took a new value (booleans as 0/1)."""
+        self._tag_s.append(time_s)
+        self._tag_source.append(name)
+        self._tag_value.append(float(value))
+        if len(self._tag_s) >= ROW_GROUP_ROWS:
+            self._flush_tags()
+
+    def _flush_tags(self) -> None:
+        self._log.write(
+            self._replication,
+            "tag",
+            {"time_s": self._tag_s, "source": self._tag_source, "value": self._tag_value},
+        )
+        self._new_tags()
 
     def _flush_states(self) -> None:
         self._log.write(
@@ -150,3 +173,4 @@ class Recorder:
         self._flush_moves()
         self._flush_events()
         self._flush_poses()
+        self._flush_tags()

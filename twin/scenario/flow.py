@@ -8,7 +8,16 @@ from dataclasses import dataclass
 import networkx as nx
 
 from twin.errors import ScenarioError
-from twin.scenario.schema import ID_PATTERN, Branch, Key, SinkSpec, SourceSpec, dotted
+from twin.scenario.schema import (
+    ID_PATTERN,
+    OFF_FLOW_TYPES,
+    Branch,
+    Key,
+    PusherSpec,
+    SinkSpec,
+    SourceSpec,
+    dotted,
+)
 
 
 @dataclass(frozen=True)
@@ -109,7 +118,31 @@ def build_routes(elements: dict[str, object], flow: list[str | Branch]) -> dict[
         else:
             routes[element_id] = Route(tuple(targets))
 
-    _check_graph(graph, elements, origin)
+    for element_id, spec in elements.items():
+        if isinstance(spec, PusherSpec):
+            # The belt feeds its pushers through the physics, not by a route of its own.
+            if not isinstance(getattr(elements.get(spec.on), "type", None), str):
+                raise FlowError(
+                    f"unknown element {spec.on!r}; a pusher stands beside a conveyor, "
+                    f"known elements: {known}",
+                    ("elements", element_id, "on"),
+                )
+            if getattr(elements[spec.on], "fidelity", None) != "physics":
+                raise FlowError(
+                    f"{spec.on!r} is not a physics conveyor; a pusher stands beside a "
+                    "conveyor with fidelity: physics",
+                    ("elements", element_id, "on"),
+                )
+            graph.add_edge(spec.on, element_id)
+    off_flow = [i for i, e in elements.items() if getattr(e, "type", None) in OFF_FLOW_TYPES]
+    for element_id in off_flow:
+        if graph.degree(element_id):
+            raise FlowError(
+                f"{element_id!r} is a {elements[element_id].type} and holds no parts; "
+                "take it out of the flow",
+                ("elements", element_id),
+            )
+    _check_graph(graph.subgraph(i for i in elements if i not in off_flow), elements, origin)
     return routes
 
 
@@ -122,7 +155,8 @@ def _check_graph(
     sinks = [i for i, e in elements.items() if isinstance(e, SinkSpec)]
     if not sinks:
         raise FlowError("a line needs at least one sink (type: sink)", ("elements",))
-    for element_id, spec in elements.items():
+    for element_id in graph.nodes:
+        spec = elements[element_id]
         if isinstance(spec, SourceSpec) and graph.in_degree(element_id):
             feeder = next(iter(graph.predecessors(element_id)))
             raise FlowError(
@@ -146,7 +180,7 @@ def _check_graph(
     reachable: set[str] = set()
     for source in sources:
         reachable |= nx.descendants(graph, source) | {source}
-    unreachable = [i for i in elements if i not in reachable]
+    unreachable = [i for i in graph.nodes if i not in reachable]
     if unreachable:
         raise FlowError(
             f"no source reaches {', '.join(repr(i) for i in unreachable)}; "

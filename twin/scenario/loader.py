@@ -40,6 +40,12 @@ class Scenario:
     description: str | None = None
     sha256: str = field(default="")
     parts: dict[str, Any] = field(default_factory=dict)
+    control: Any = None  # the control section (a ControlSpec), for a controlled scenario
+
+    @property
+    def base_dir(self) -> Path:
+        """Where files the scenario names (a PLC program) are looked for."""
+        return Path(self.source).parent if self.source != "<string>" else Path.cwd()
 
     def element_ids(self, kind: str) -> list[str]:
         return [i for i, e in self.elements.items() if e.type == kind]
@@ -112,8 +118,10 @@ def parse_scenario(
     except FlowError as exc:
         raise ScenarioError(exc.message, path=exc.path, where=where(exc.key)) from None
     for element_id, element in spec.elements.items():
-        part = getattr(element, "part", None)
-        if part is not None and part not in spec.parts:
+        named = getattr(element, "part", None)
+        for part in [named] if isinstance(named, str) else list(named or ()):
+            if part in spec.parts:
+                continue
             known = ", ".join(spec.parts) or "none yet"
             key = ("elements", element_id, "part")
             raise ScenarioError(
@@ -122,7 +130,10 @@ def parse_scenario(
                 path=dotted(key),
                 where=where(key),
             )
+    if spec.control is not None:
+        _check_control(spec, source, where)
     return Scenario(
+        control=spec.control,
         parts=dict(spec.parts),
         name=spec.name,
         description=spec.description,
@@ -134,6 +145,21 @@ def parse_scenario(
         overrides=tuple(overrides),
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
+
+
+def _check_control(spec: ScenarioSpec, source: str, where: Callable[[Key], str]) -> None:
+    """The tag table as a whole, and the controller it binds to (a PLC program is compiled
+    here, so its errors come at load time)."""
+    # Imported here: a planner's scenario without a controller never loads the control layer.
+    from twin.control.controllers import load_controller
+    from twin.control.tags import TagError, TagTable
+
+    base_dir = Path(source).parent if source != "<string>" else Path.cwd()
+    try:
+        table = TagTable.from_spec(spec.control, spec.elements)
+        load_controller(spec.control, table, base_dir)
+    except TagError as exc:
+        raise ScenarioError(exc.message, path=dotted(exc.key), where=where(exc.key)) from None
 
 
 def _read_yaml(text: str, source: str) -> tuple[dict, dict[Key, int]]:

@@ -295,7 +295,8 @@ class SourceSpec(_Strict):
 
     type: Literal["source"]
     interarrival: Dist | None = None
-    part: str | None = None  # a part type from the scenario's `parts`, for physics elements
+    # A part type from the scenario's `parts`, or a mix of them by weight ({tall: 1, flat: 3}).
+    part: str | dict[str, float] | None = None
     limit: Annotated[
         int | None,
         BeforeValidator(
@@ -310,6 +311,20 @@ class SourceSpec(_Strict):
             )
         ),
     ] = None
+
+    @field_validator("part")
+    @classmethod
+    def _weights(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            if not value:
+                raise ValueError("part {} names no part type; give one, e.g. part: box")
+            for name, weight in value.items():
+                if not math.isfinite(weight) or weight <= 0:
+                    raise ValueError(
+                        f"weight {weight:g} for part type {name!r} is not allowed; "
+                        "a weight is more than 0"
+                    )
+        return value
 
     @field_validator("interarrival")
     @classmethod
@@ -377,6 +392,26 @@ class BufferSpec(_Strict):
         return float(value)
 
 
+class BarrierSpec(_Strict):
+    """A light barrier across a physics belt: ``at`` metres from its start, the beam
+    ``height`` metres above the belt surface (it sees only parts taller than that)."""
+
+    at_m: Annotated[
+        float,
+        BeforeValidator(_positive_measure("at", "metres", "a barrier stands on the belt", "at: 1")),
+    ] = Field(alias="at")
+    height_m: Annotated[
+        float,
+        BeforeValidator(
+            _positive_measure("height", "metres", "a beam is above the belt", "height: 0.05")
+        ),
+    ] = Field(default=0.02, alias="height")
+
+    _if_missing: ClassVar[dict[str, str]] = {
+        "at": "a light barrier needs its place along the belt, e.g. {at: 1.2, height: 0.08}"
+    }
+
+
 class ConveyorSpec(_Strict):
     """An accumulating belt: travel time length/speed, at most `capacity` parts on it."""
 
@@ -415,6 +450,8 @@ class ConveyorSpec(_Strict):
     ] = Field(default=None, alias="start")
     yaw_deg: float = Field(default=0.0, alias="yaw")
     width_m: float = Field(default=0.4, alias="width", gt=0)
+    # Extra light barriers across a physics belt, each a signal of the conveyor.
+    sensors: dict[str, BarrierSpec] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _placed_when_physical(self) -> ConveyorSpec:
@@ -424,6 +461,23 @@ class ConveyorSpec(_Strict):
                 "the height of its top surface, in metres",
                 at=("start",),
             )
+        for name, barrier in self.sensors.items():
+            if self.fidelity != "physics":
+                raise FieldError(
+                    "light barriers need a physics belt; add fidelity: physics and start",
+                    at=("sensors", name),
+                )
+            if name in {"entry", "exit", "run", "reverse"}:
+                raise FieldError(
+                    f"{name!r} is a built-in signal of a conveyor; give the barrier another name",
+                    at=("sensors", name),
+                )
+            if not 0 < barrier.at_m < self.length_m:
+                raise FieldError(
+                    f"at {barrier.at_m:g} m is not on the belt; give 0 < at < length "
+                    f"({self.length_m:g} m)",
+                    at=("sensors", name, "at"),
+                )
         return self
 
     _if_missing: ClassVar[dict[str, str]] = dict.fromkeys(
@@ -501,6 +555,101 @@ class RobotSpec(_Strict):
     failures: Failures | None = None
 
 
+class PusherSpec(_Strict):
+    """A pusher beside a physics belt that sweeps parts off it, into the element it feeds
+    (a chute, modelled as a sink)."""
+
+    type: Literal["pusher"]
+    on: str  # the physics conveyor it stands beside
+    at_m: Annotated[
+        float,
+        BeforeValidator(_positive_measure("at", "metres", "a pusher stands on the belt", "at: 1")),
+    ] = Field(alias="at")
+    side: Literal["left", "right"] = "right"  # seen looking along the belt
+    stroke_m: Annotated[
+        float,
+        BeforeValidator(_positive_measure("stroke", "metres", "a stroke is over 0 m", "0.45")),
+    ] = Field(default=0.45, alias="stroke")
+    speed_m_per_s: Annotated[
+        float,
+        BeforeValidator(_positive_measure("speed", "m/s", "a paddle moves", "speed: 0.6")),
+    ] = Field(default=0.6, alias="speed")
+
+    _if_missing: ClassVar[dict[str, str]] = dict.fromkeys(
+        ("on", "at"), "a pusher needs the belt it stands by, e.g. {type: pusher, on: belt, at: 1.2}"
+    )
+
+
+class PanelAction(_Strict):
+    """What the operator does at a time: press or release a button, turn a switch on or off.
+    A press without a release lasts ``hold`` (0.5 s)."""
+
+    at_s: Duration = Field(alias="at")
+    press: str | None = None
+    release: str | None = None
+    on: str | None = None
+    off: str | None = None
+    hold_s: Duration = Field(default=0.5, alias="hold")
+
+    _if_missing: ClassVar[dict[str, str]] = {
+        "at": "an operator action needs a time, e.g. {at: 10s, press: start}"
+    }
+
+    @model_validator(mode="after")
+    def _one_thing(self) -> PanelAction:
+        done = [n for n in ("press", "release", "on", "off") if getattr(self, n) is not None]
+        if len(done) != 1:
+            raise FieldError(
+                "an operator action does one thing: press, release, on or off, "
+                "e.g. {at: 10s, press: start}",
+                about=(),
+            )
+        return self
+
+    @property
+    def control(self) -> str:
+        return next(getattr(self, n) for n in ("press", "release", "on", "off") if getattr(self, n))
+
+
+class PanelSpec(_Strict):
+    """An operator panel: buttons and switches the operator uses, lamps and a stack light the
+    controller lights, and an emergency stop that cuts every actuator."""
+
+    type: Literal["panel"]
+    buttons: list[str] = Field(default_factory=list)
+    switches: list[str] = Field(default_factory=list)
+    lamps: list[str] = Field(default_factory=list)
+    stack_light: list[str] = Field(default_factory=list)
+    estop: bool = False
+    operator: list[PanelAction] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _controls(self) -> PanelSpec:
+        names = [*self.buttons, *self.switches, *self.lamps, *self.stack_light]
+        if self.estop:
+            names.append("estop")
+        for position, name in enumerate(names):
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+                raise FieldError(f"{name!r} is not a control name; use letters, digits and _")
+            if name in names[:position]:
+                raise FieldError(f"{name!r} is named twice on the panel; give each control a name")
+        for index, action in enumerate(self.operator):
+            name = action.control
+            usable = (
+                [*self.buttons, *(["estop"] if self.estop else [])]
+                if action.press or action.release
+                else self.switches
+            )
+            if name not in usable:
+                verb = "pressed" if action.press or action.release else "switched"
+                can = ", ".join(usable) or "none"
+                raise FieldError(
+                    f"{name!r} cannot be {verb}; the panel's controls of that kind: {can}",
+                    at=("operator", index),
+                )
+        return self
+
+
 class PartTypeSpec(_Strict):
     """A kind of workpiece as a physical body (used by physics elements)."""
 
@@ -522,10 +671,20 @@ class PartTypeSpec(_Strict):
 
 
 ElementSpec = Annotated[
-    SourceSpec | StationSpec | BufferSpec | ConveyorSpec | RobotSpec | SinkSpec,
+    SourceSpec
+    | StationSpec
+    | BufferSpec
+    | ConveyorSpec
+    | RobotSpec
+    | SinkSpec
+    | PusherSpec
+    | PanelSpec,
     Field(discriminator="type"),
 ]
-ELEMENT_TYPES = ("source", "station", "buffer", "conveyor", "robot", "sink")
+ELEMENT_TYPES = ("source", "station", "buffer", "conveyor", "robot", "sink", "pusher", "panel")
+# Elements that parts do not flow through on their own: a panel holds no parts, a pusher is
+# fed by the belt it stands beside.
+OFF_FLOW_TYPES = ("panel",)
 
 RULES = ("round_robin", "shortest_queue", "probability")
 
@@ -582,6 +741,77 @@ FlowEntry = Annotated[
 ]
 
 
+class ModbusSpec(_Strict):
+    """Where a tag lives on a Modbus server: a table and a 0-based address."""
+
+    table: Literal["coils", "discrete_inputs", "holding_registers", "input_registers"]
+    address: int = Field(ge=0, le=65535)
+
+    _if_missing: ClassVar[dict[str, str]] = dict.fromkeys(
+        ("table", "address"), "a Modbus mapping needs both, e.g. {table: coils, address: 0}"
+    )
+
+
+class TagSpec(_Strict):
+    """A tag: an element signal bound to a controller variable (a name, or a direct address
+    such as %IX0.0), with optional Modbus and OPC UA mappings. ``belt.run: motor`` is short
+    for ``belt.run: {var: motor}``; without ``var`` the variable is the tag's name with
+    underscores for dots (``belt_run``)."""
+
+    var: str | None = None
+    type: Literal["bool", "int16", "uint16", "int32", "float32"] | None = None
+    modbus: ModbusSpec | None = None
+    opcua: str | None = None
+
+    _what: ClassVar[str] = "a tag"
+    _example: ClassVar[str] = "{var: motor, modbus: {table: coils, address: 0}}"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"var": data}
+        return {} if data is None else data
+
+
+class ControlSpec(_Strict):
+    """The controller of a controlled scenario and its tag table.
+
+    ``plc`` is a Structured Text file (relative to the scenario file) run by the soft PLC;
+    ``python`` a controller class, ``path/to/file.py:ClassName`` or ``module:ClassName``, with
+    a ``scan(inputs) -> outputs`` method. Either one runs every ``cycle``.
+    """
+
+    plc: str | None = None
+    program: str | None = None
+    python: str | None = None
+    cycle_s: Duration = Field(default=0.010, alias="cycle")
+    tags: dict[str, TagSpec]
+
+    _if_missing: ClassVar[dict[str, str]] = {
+        "tags": "a controller needs a tag table, e.g. tags: {belt.run: motor, belt.exit: at_end}"
+    }
+    _what: ClassVar[str] = "the control section"
+    _example: ClassVar[str] = "{plc: sorter.st, cycle: 10ms, tags: {belt.run: motor}}"
+
+    @model_validator(mode="after")
+    def _one_controller(self) -> ControlSpec:
+        if (self.plc is None) == (self.python is None):
+            raise FieldError(
+                "give one controller: plc (a Structured Text file, e.g. plc: sorter.st) or "
+                "python (e.g. python: cell.py:CellController)",
+                about=("plc", "python"),
+            )
+        if self.program is not None and self.plc is None:
+            raise FieldError("program names a PROGRAM of the plc file; give plc too", at=("program",))
+        if self.cycle_s <= 0:
+            raise FieldError(
+                "cycle 0 is not allowed; a scan cycle lasts more than 0 s, e.g. cycle: 10ms",
+                at=("cycle",),
+            )
+        return self
+
+
 class ScenarioSpec(_Strict):
     name: str
     description: str | None = None
@@ -589,6 +819,7 @@ class ScenarioSpec(_Strict):
     parts: dict[str, PartTypeSpec] = Field(default_factory=dict)
     elements: dict[str, ElementSpec]
     flow: list[FlowEntry]
+    control: ControlSpec | None = None
 
     _if_missing: ClassVar[dict[str, str]] = {
         "name": "give the line a name, e.g. name: Two-station line",

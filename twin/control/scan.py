@@ -1,0 +1,111 @@
+"""The scan cycle: a controller read, run and written every cycle, as a process of the clock.
+
+Each scan latches every sensor at its start, runs the controller once and applies the
+actuators it wrote. A scan takes no virtual time: its outputs act at the instant of the scan,
+and the next scan comes one cycle later. A controller fault (or a lost controller) stops the
+scans for good and puts every actuator in its safe state (off); so does an emergency stop,
+for as long as it is pressed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twin.control.tags import TagTable
+
+
+class ScanCycle:
+    """Drives ``controller`` every ``cycle_s`` through ``read(tag)`` and ``write(tag, value)``
+    — the plant's side of each tag, given by the composer of the run."""
+
+    def __init__(
+        self,
+        env,
+        controller,
+        table: TagTable,
+        *,
+        cycle_s: float,
+        read: Callable,
+        write: Callable,
+        observer=None,
+        estop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.env = env
+        self.controller = controller
+        self.table = table
+        self.cycle_s = cycle_s
+        self._read = read
+        self._write = write
+        self._estop = estop
+        self._emit_tag = getattr(observer, "tag", None) if observer is not None else None
+        self._emit_event = getattr(observer, "event", None) if observer is not None else None
+        self.scans = 0
+        self.stopped = False
+        self.fault: str | None = None
+        self.last: dict[str, object] = {}  # every tag's value as last seen or written
+        self.applied: dict[str, object] = {}  # what the plant's actuators were last set to
+        self._process = None
+
+    def start(self) -> None:
+        # Actuators start off, as on a plant powered up before its controller.
+        for tag in self.table.actuators:
+            self._apply(tag, tag.safe_value)
+        self._process = self.env.process(self._run())
+
+    def _run(self):
+        env = self.env
+        timeout = env.timeout
+        cycle_s = self.cycle_s
+        sensors = self.table.sensors
+        actuators = self.table.actuators
+        read = self._read
+        start_s = env.now
+        scans = 0
+        while True:
+            now = env.now
+            inputs = {}
+            for tag in sensors:
+                value = read(tag)
+                inputs[tag.name] = value
+                self._note(tag.name, value)
+            outputs = self.controller.scan(now, inputs)
+            scans += 1
+            self.scans = scans
+            if outputs is None:
+                self._stop(self.controller.fault or "controller stopped")
+                return
+            held = self._estop()
+            for tag in actuators:
+                value = outputs.get(tag.name, self.applied.get(tag.name, tag.safe_value))
+                self._apply(tag, tag.safe_value if held else value)
+            # Scans stay on the grid start + n * cycle (no drift from summing timeouts).
+            yield timeout(start_s + scans * cycle_s - now)
+
+    def _apply(self, tag, value) -> None:
+        if self.applied.get(tag.name, None) == value and tag.name in self.applied:
+            return
+        self.applied[tag.name] = value
+        self._write(tag, value)
+        self._note(tag.name, value)
+
+    def _note(self, name: str, value) -> None:
+        if self.last.get(name, _UNSEEN) == value:
+            return
+        self.last[name] = value
+        if self._emit_tag is not None:
+            self._emit_tag(self.env.now, name, value)
+
+    def _stop(self, fault: str) -> None:
+        self.stopped = True
+        self.fault = fault
+        if self._emit_event is not None:
+            self._emit_event(self.env.now, "control", f"controller stopped: {fault}")
+        self.hold_safe()
+
+    def hold_safe(self) -> None:
+        """Every actuator off now (a fault, or an emergency stop pressed)."""
+        for tag in self.table.actuators:
+            self._apply(tag, tag.safe_value)
+
+
+_UNSEEN = object()
