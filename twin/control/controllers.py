@@ -88,8 +88,7 @@ class PythonController:
         if unknown:
             known = ", ".join(sorted(self.actuator_names)) or "none"
             self.fault = (
-                f"{self.origin}: output {unknown[0]!r} is not an actuator tag; "
-                f"actuators: {known}"
+                f"{self.origin}: output {unknown[0]!r} is not an actuator tag; actuators: {known}"
             )
             return None
         return outputs

@@ -181,8 +181,7 @@ def _check_modbus(tags: list[Tag]) -> None:
         if table != expected:
             who = "the controller only reads" if tag.is_sensor else "the controller writes"
             raise TagError(
-                f"{tag.name} is an {tag.direction}, which {who}: map it to {expected}, "
-                f"not {table}",
+                f"{tag.name} is an {tag.direction}, which {who}: map it to {expected}, not {table}",
                 key,
             )
         width = 1 if is_bool else REGISTERS_OF[tag.type]

@@ -134,7 +134,6 @@ class Conveyor(Element):
             self.last_exit_s = env.now
             self._room_freed()
 
-
     def _travel(self):
         """Wait until the head part reaches the end of a commanded timed belt, following its
         stops and restarts; True once it is there."""

@@ -12,10 +12,10 @@ from twin.distributions import Distribution, Sampler
 from twin.line.buffer import Buffer
 from twin.line.conveyor import Conveyor
 from twin.line.element import Element, Part
-from twin.line.robot import Robot
-from twin.line.routing import make_router
 from twin.line.panel import Panel
 from twin.line.pusher import Pusher
+from twin.line.robot import Robot
+from twin.line.routing import make_router
 from twin.line.sink import Sink
 from twin.line.source import Source
 from twin.line.states import LevelGauge, Observer

@@ -92,9 +92,7 @@ class Robot(Station):
             self._flow_router = self.router
         targets = self._flow_router.watch()
         self.program = program if 0 < program <= len(targets) else 0
-        self.router = (
-            Direct([targets[self.program - 1]]) if self.program else self._flow_router
-        )
+        self.router = Direct([targets[self.program - 1]]) if self.program else self._flow_router
 
     def wait_for_room(self, waiter: Waiter) -> None:
         super().wait_for_room(waiter)

@@ -803,7 +803,9 @@ class ControlSpec(_Strict):
                 about=("plc", "python"),
             )
         if self.program is not None and self.plc is None:
-            raise FieldError("program names a PROGRAM of the plc file; give plc too", at=("program",))
+            raise FieldError(
+                "program names a PROGRAM of the plc file; give plc too", at=("program",)
+            )
         if self.cycle_s <= 0:
             raise FieldError(
                 "cycle 0 is not allowed; a scan cycle lasts more than 0 s, e.g. cycle: 10ms",

@@ -1,0 +1,56 @@
+"""Python controllers the control tests drive their plants with (one small story each)."""
+
+
+class StationHandshake:
+    """Start the machine as soon as a part is there and it is neither busy nor done."""
+
+    def scan(self, inputs):
+        ready = inputs["m1.part_present"] and not inputs["m1.busy"] and not inputs["m1.done"]
+        return {"m1.start": ready}
+
+
+class BeltPause:
+    """Run the belt, except from 2 s to 5 s."""
+
+    def scan(self, inputs):
+        return {"belt.run": not 2.0 <= self.time_s < 5.0}
+
+
+class ReleaseEveryTwoSeconds:
+    """Pulse the source's release: on at 0 s, 2 s, 4 s ... for one scan each."""
+
+    def __init__(self):
+        self.last_s = None
+
+    def scan(self, inputs):
+        due = self.last_s is None or self.time_s - self.last_s >= 2.0 - 1e-9
+        if due:
+            self.last_s = self.time_s
+        return {"feed.release": due}
+
+
+class RobotToSecondTarget:
+    """Robot handshake: start until the robot says done, then drop start (which clears done);
+    place on target 2."""
+
+    def scan(self, inputs):
+        return {"r1.program": 2, "r1.start": not inputs["r1.done"]}
+
+
+class FailsAtTenSeconds:
+    """Runs the belt, then divides by zero at t = 10 s."""
+
+    def scan(self, inputs):
+        if self.time_s >= 10.0:
+            return {"belt.run": 1 / 0 > 0}
+        return {"belt.run": True}
+
+
+class AlwaysRun:
+    def scan(self, inputs):
+        return {"belt.run": True}
+
+
+class WritesASensor:
+    def scan(self, inputs):
+        return {"belt.exit": True}

@@ -1,0 +1,279 @@
+"""A controlled plant: elements act on their actuator tags, a scan cycle drives them, faults
+and the emergency stop leave every actuator off."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import scenario
+from twin.builder import build
+from twin.errors import ScenarioError
+from twin.experiment import run_experiment
+from twin.record import RunStore
+from twin.record.replay import Replay
+
+LOGIC = Path(__file__).parent / "controllers" / "plant_logic.py"
+
+
+def controlled(body: str, controller: str, tags: str, cycle: str = "500ms") -> str:
+    return (
+        textwrap.dedent(body)
+        + f"control:\n  python: {LOGIC}:{controller}\n  cycle: {cycle}\n  tags:\n"
+        + textwrap.indent(textwrap.dedent(tags), "    ")
+    )
+
+
+STATION = """\
+name: station handshake
+run: {horizon: 40s}
+elements:
+  feed: {type: source, interarrival: 10.2s, limit: 3}
+  m1: {type: station, process: 4s}
+  done: {type: sink}
+flow: [feed -> m1 -> done]
+"""
+
+
+def test_a_commanded_station_waits_idle_for_start_and_works_from_the_scan_that_starts_it():
+    text = controlled(
+        STATION,
+        "StationHandshake",
+        "m1.start: {}\nm1.part_present: {}\nm1.busy: {}\nm1.done: {}\n",
+    )
+    plant = build(scenario(text))
+    result = plant.run()
+    # Parts arrive at 10.2, 20.4, 30.6 s; the scans at 10.5, 20.5, 31.0 s start them, and
+    # each takes 4 s: they leave at 14.5, 24.5 and 35.0 s.
+    assert result.parts_out == 3
+    assert result.lead_times_s == pytest.approx([4.3, 4.1, 4.4])
+    idle = result.elements["m1"]["states"]["idle"]
+    assert idle * 40 == pytest.approx(0.3 + 0.1 + 0.4)
+    assert plant.scan.scans == 80  # 0, 0.5, ... 39.5 s
+
+
+def test_a_stopped_timed_belt_holds_its_parts_and_the_restart_carries_them_on():
+    text = controlled(
+        """\
+        name: belt pause
+        run: {horizon: 20s}
+        elements:
+          feed: {type: source, interarrival: 0.2s, limit: 1}
+          belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}
+          done: {type: sink}
+        flow: [feed -> belt -> done]
+        """,
+        "BeltPause",
+        "belt.run: {}\n",
+    )
+    result = build(scenario(text)).run()
+    # 6 s of travel from 0.2 s, with the belt standing from 2 s to 5 s: out at 9.2 s.
+    assert result.lead_times_s == pytest.approx([9.0])
+    assert result.elements["belt"]["states"]["idle"] * 20 == pytest.approx(3.0)
+
+
+def test_a_released_source_sends_one_part_per_rising_edge():
+    text = controlled(
+        """\
+        name: release
+        run: {horizon: 9s}
+        elements:
+          feed: {type: source}
+          m1: {type: station, process: 0.5s}
+          done: {type: sink}
+        flow: [feed -> m1 -> done]
+        """,
+        "ReleaseEveryTwoSeconds",
+        "feed.release: {}\nfeed.count: {}\n",
+    )
+    plant = build(scenario(text))
+    result = plant.run()
+    # Releases at 0, 2, 4, 6 and 8 s (the release tag falls in between).
+    assert plant.line.elements["feed"].created == 5
+    assert result.parts_out == 5
+    assert plant.scan.last["feed.count"] == 5
+
+
+def test_a_commanded_robot_picks_on_start_and_its_program_chooses_the_target():
+    text = controlled(
+        """\
+        name: robot program
+        run: {horizon: 20s}
+        elements:
+          feed: {type: source, interarrival: 1s}
+          r1: {type: robot, fidelity: timed, cycle: 3.05s}
+          left: {type: sink}
+          right: {type: sink}
+        flow:
+          - feed -> r1
+          - {from: r1, to: [left, right]}
+        """,
+        "RobotToSecondTarget",
+        "r1.start: {}\nr1.program: {}\nr1.done: {}\n",
+        cycle="100ms",
+    )
+    result = build(scenario(text)).run()
+    assert result.elements["left"]["parts_out"] == 0
+    # The first part comes at 1 s and is done at 4.05 s; the scans at 4.1 s (start falls,
+    # done clears) and 4.2 s (start rises) begin the next cycle: one every 3.25 s, the fifth
+    # done at 16.85 s, the sixth would be at 20.1 s.
+    assert result.elements["right"]["parts_out"] == 5
+
+
+def test_a_controller_fault_stops_the_scans_puts_the_actuators_off_and_the_run_is_stored(
+    tmp_path,
+):
+    text = controlled(
+        """\
+        name: fault
+        run: {horizon: 60s}
+        elements:
+          feed: {type: source, interarrival: 5s}
+          belt: {type: conveyor, length: 10, speed: 0.5, capacity: 10}
+          done: {type: sink}
+        flow: [feed -> belt -> done]
+        """,
+        "FailsAtTenSeconds",
+        "belt.run: {}\n",
+    )
+    store = RunStore(tmp_path / "runs")
+    result = run_experiment(scenario(text), store=store)
+    # Parts from 5 s and 10 s travel 20 s; the belt stops at 10 s, so only... none reach the end.
+    assert result.replications[0].parts_out == 0
+    assert store.get(result.run_id).status == "complete"
+    replay = Replay(store, result.run_id)
+    events = replay.events(0, 60, kinds=["event"]).to_pylist()
+    tags = replay.events(0, 60, kinds=["tag"]).to_pylist()
+    stop = [e for e in events if e["source"] == "control"]
+    assert len(stop) == 1
+    assert stop[0]["time_s"] == pytest.approx(10.0)
+    assert "ZeroDivisionError" in stop[0]["text"]
+    assert [(t["time_s"], t["value"]) for t in tags if t["source"] == "belt.run"] == [
+        (0.0, 0.0),
+        (0.0, 1.0),
+        (pytest.approx(10.0), 0.0),
+    ]
+
+
+def test_an_emergency_stop_holds_every_actuator_off_until_released():
+    text = controlled(
+        """\
+        name: estop
+        run: {horizon: 30s}
+        elements:
+          feed: {type: source, interarrival: 0.2s, limit: 1}
+          belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}
+          done: {type: sink}
+          panel:
+            type: panel
+            estop: true
+            operator: [{at: 1.25s, press: estop}, {at: 4.25s, release: estop}]
+        flow: [feed -> belt -> done]
+        """,
+        "AlwaysRun",
+        "belt.run: {}\npanel.estop: {var: estop}\n",
+    )
+    result = build(scenario(text)).run()
+    # Off at once at 1.25 s; the first scan after the release (4.5 s) runs the belt again:
+    # 3.25 s standing, so the part leaves at 0.2 + 6 + 3.25 = 9.45 s.
+    assert result.lead_times_s == pytest.approx([9.25])
+
+
+@pytest.mark.parametrize(
+    ("tags", "path", "message"),
+    [
+        (
+            "belts.run: {}\n",
+            "control.tags.belts.run",
+            "tag 'belts.run' names no element (did you mean 'belt'?); a tag is element.signal",
+        ),
+        (
+            "belt.speed: {}\n",
+            "control.tags.belt.speed",
+            "'belt' (conveyor) has no signal 'speed'; its signals: run, reverse, entry, exit",
+        ),
+        (
+            "belt.reverse: {}\n",
+            "control.tags.belt.reverse",
+            "'belt' is a timed conveyor, which runs one way only; reverse needs fidelity: physics",
+        ),
+        (
+            "belt.run: {type: int16}\n",
+            "control.tags.belt.run.type",
+            "type int16 does not fit signal 'belt.run', which is bool",
+        ),
+        (
+            "belt.exit: {modbus: {table: coils, address: 0}}\n",
+            "control.tags.belt.exit.modbus",
+            "belt.exit is an sensor, which the controller only reads: map it to discrete_inputs",
+        ),
+        (
+            "done.count: {modbus: {table: input_registers, address: 3}}\n"
+            "feed.count: {modbus: {table: input_registers, address: 4}}\n",
+            "control.tags.feed.count.modbus",
+            "feed.count (int32 at input_registers 4) overlaps done.count at input_registers 4",
+        ),
+        (
+            "done.count: {modbus: {table: discrete_inputs, address: 3}}\n",
+            "control.tags.done.count.modbus",
+            "done.count is a int32 and cannot live in discrete_inputs (single bits); use "
+            "input_registers",
+        ),
+        (
+            "belt.entry: {var: x}\nbelt.exit: {var: x}\n",
+            "control.tags.belt.exit.var",
+            "sensors 'belt.entry' and 'belt.exit' both write variable 'x'",
+        ),
+    ],
+    ids=[
+        "unknown-element",
+        "unknown-signal",
+        "reverse-on-timed-belt",
+        "wrong-type",
+        "sensor-in-coils",
+        "registers-overlap",
+        "number-in-bits",
+        "two-sensors-one-var",
+    ],
+)
+def test_a_bad_tag_table_is_refused_at_load_naming_the_tag_and_the_fix(tags, path, message):
+    text = controlled(
+        """\
+        name: tags
+        run: {horizon: 10s}
+        elements:
+          feed: {type: source, interarrival: 1s}
+          belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}
+          done: {type: sink}
+        flow: [feed -> belt -> done]
+        """,
+        "AlwaysRun",
+        tags,
+    )
+    with pytest.raises(ScenarioError) as caught:
+        scenario(text)
+    assert caught.value.path == path
+    assert message in caught.value.message
+    assert caught.value.where.startswith("test.yaml:")
+
+
+def test_a_controller_that_writes_a_sensor_is_stopped_with_the_reason():
+    text = controlled(
+        """\
+        name: writes a sensor
+        run: {horizon: 5s}
+        elements:
+          feed: {type: source, interarrival: 1s}
+          belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}
+          done: {type: sink}
+        flow: [feed -> belt -> done]
+        """,
+        "WritesASensor",
+        "belt.run: {}\nbelt.exit: {}\n",
+    )
+    plant = build(scenario(text))
+    plant.run()
+    assert plant.scan.stopped
+    assert "output 'belt.exit' is not an actuator tag; actuators: belt.run" in plant.scan.fault
