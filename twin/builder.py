@@ -27,6 +27,11 @@ def physics_elements(scenario: Scenario, fidelity: str | None = None) -> list[st
     chosen = []
     for element_id, spec in scenario.elements.items():
         own = getattr(spec, "fidelity", None)
+        if spec.type == "pusher":
+            # A pusher is physical by nature: it needs its belt on physics too.
+            if scenario.elements[spec.belt].fidelity == "physics" or fidelity == "physics":
+                chosen.append(element_id)
+            continue
         if own == "physics" or (
             fidelity == "physics"
             and (spec.type == "robot" or (spec.type == "conveyor" and spec.start_m is not None))
@@ -70,18 +75,43 @@ def build(
     # Imported here: a planner's timed run never loads PyBullet.
     from twin.cell import BeltCell, PartBodies, PoseSampler, RobotCell
     from twin.physics import World
+    from twin.pusher_cell import PusherCell, guide_gap
 
     world = World()
     clock = Clock(world=world)
     bodies = PartBodies(world)
-    part_type = _part_types(scenario)[_source_part(scenario)]
+    part_types = _part_types(scenario)
+    part_type = part_types[_source_part(scenario)]
     cells = {}
+    pushers = [i for i in physical if scenario.elements[i].type == "pusher"]
+    line_of: list[Line] = []  # the line, once built: pushers tell it what they swept
     try:
         # Belts first: a robot next to one picks from its end or places at its start.
         for element_id in physical:
             spec = scenario.elements[element_id]
             if spec.type == "conveyor":
-                cells[element_id] = BeltCell(world, clock, element_id, spec, bodies, part_type)
+                gaps = [
+                    guide_gap(scenario.elements[i].at_m, spec.length_m)
+                    for i in pushers
+                    if scenario.elements[i].belt == element_id
+                ]
+                cells[element_id] = BeltCell(
+                    world,
+                    clock,
+                    element_id,
+                    spec,
+                    bodies,
+                    part_type,
+                    guide_gaps_m=gaps,
+                    part_types=part_types,
+                )
+        for element_id in pushers:
+            spec = scenario.elements[element_id]
+
+            def swept(part_id: int, pusher_id: str = element_id, belt_id: str = spec.belt) -> None:
+                line_of[0].sweep(belt_id, pusher_id, part_id)
+
+            cells[element_id] = PusherCell(world, clock, element_id, spec, cells[spec.belt], swept)
         for element_id in physical:
             spec = scenario.elements[element_id]
             if spec.type != "robot":
@@ -116,12 +146,36 @@ def build(
         observer=observer,
         performers=cells,
     )
+    line_of.append(line)
     try:
+        _add_barriers(scenario, line, cells, world)
         scan = _attach_controller(scenario, line, observer)
     except Exception:
         world.close()
         raise
     return Plant(line, clock, world, cells, scan)
+
+
+def _add_barriers(scenario: Scenario, line: Line, cells: dict, world) -> None:
+    """The extra light barriers of physics belts, as signals of their conveyor elements."""
+    from twin.cell import BeltCell
+    from twin.physics.sensors import LightBarrier
+
+    for element_id, cell in cells.items():
+        if not isinstance(cell, BeltCell):
+            continue
+        conveyor = line.elements[element_id]
+        conveyor.divertible = any(
+            spec.type == "pusher" and spec.belt == element_id for spec in scenario.elements.values()
+        )
+        half_m = cell.belt.width_m / 2 - 0.01  # inside the side guides
+        for name, barrier in scenario.elements[element_id].sensors.items():
+            conveyor.barriers[name] = LightBarrier(
+                world,
+                f"{element_id}.{name}",
+                cell.belt.point_m(barrier.at_m, -half_m, barrier.height_m),
+                cell.belt.point_m(barrier.at_m, half_m, barrier.height_m),
+            )
 
 
 def _attach_controller(scenario: Scenario, line: Line, observer):
@@ -185,10 +239,12 @@ def _neighbour_belt(scenario: Scenario, cells: dict, element_id: str, side: str)
 
 
 def _source_part(scenario: Scenario) -> str:
-    """The part type the line's parts have (the first source's; a box when none is named)."""
+    """The part type parts have by default (the first source's first; a box when none is
+    named). Parts of a source's mix carry their own type."""
     for spec in scenario.elements.values():
-        if spec.type == "source" and getattr(spec, "part", None):
-            return spec.part
+        part = getattr(spec, "part", None) if spec.type == "source" else None
+        if part:
+            return part if isinstance(part, str) else next(iter(part))
     return DEFAULT_PART_TYPE
 
 

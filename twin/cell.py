@@ -251,12 +251,17 @@ class BeltCell:
         spec,
         bodies: PartBodies,
         part_type: PartType,
+        *,
+        guide_gaps_m=(),
+        part_types: dict[str, PartType] | None = None,
     ) -> None:
         self.world = world
         self.clock = clock
         self.id = element_id
         self.bodies = bodies
         self.part_type = part_type
+        # Parts of other declared types get their own bodies (a mix from one source).
+        self.part_types = part_types or {}
         self.yaw_rad = math.radians(spec.yaw_deg)
         self.belt = Belt(
             world,
@@ -267,6 +272,7 @@ class BeltCell:
             yaw_rad=self.yaw_rad,
             speed_m_per_s=spec.speed_m_per_s,
             stopper=True,
+            guide_gaps_m=guide_gaps_m,
         )
         length_m, height_m = part_type.size_m[0], part_type.size_m[2]
         self._part_length_m = length_m
@@ -294,9 +300,10 @@ class BeltCell:
     def enter(self, part) -> None:
         body = self.bodies.body_of(part.id)
         if body is None:  # a part from a timed element appears at the belt's start
-            body = self.bodies.create(
-                part, self.entry_centre_m, self.part_type, self.id, self.yaw_rad
-            )
+            part_type = self.part_types.get(part.type, self.part_type)
+            x, y, _ = self.entry_centre_m
+            z = self.belt.start_m[2] + part_type.size_m[2] / 2
+            body = self.bodies.create(part, (x, y, z), part_type, self.id, self.yaw_rad)
         else:
             self.bodies.take(part.id, self.id)
         self._fresh.add(body)  # it must be stepped at least until it starts to ride
@@ -329,6 +336,8 @@ class BeltCell:
         body = self.bodies.body_of(part.id)
 
         def at_end() -> bool:
+            if self.bodies.body_of(part.id) != body:
+                return True  # taken off the belt midway (swept by a pusher): nothing to wait for
             return (
                 self.belt.position_along_m(body) >= self._end_along_m - 0.005
                 and self._speed(body) < 0.01

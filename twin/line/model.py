@@ -119,6 +119,14 @@ class Line:
         if self.env.now >= self._measuring_since_s:
             self.parts_scrapped += 1
 
+    def sweep(self, belt_id: str, pusher_id: str, part_id: int) -> None:
+        """A pusher swept part ``part_id`` off belt ``belt_id`` (told by the physics)."""
+        belt = self.elements[belt_id]
+        for part, _ in belt.belt:
+            if part.id == part_id:
+                belt.divert(part, self.elements[pusher_id])
+                return
+
     def estop_changed(self) -> None:
         for listener in self.estop_listeners:
             listener()

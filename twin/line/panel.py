@@ -41,7 +41,7 @@ class Panel:
             elif action.release:
                 steps.append((action.at_s, action.release, False))
             else:
-                steps.append((action.at_s, action.on or action.off, action.on is not None))
+                steps.append((action.at_s, action.switch, action.to))
         steps.sort(key=lambda step: step[0])
         for at_s, name, value in steps:
             if at_s > env.now:

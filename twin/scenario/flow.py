@@ -121,19 +121,19 @@ def build_routes(elements: dict[str, object], flow: list[str | Branch]) -> dict[
     for element_id, spec in elements.items():
         if isinstance(spec, PusherSpec):
             # The belt feeds its pushers through the physics, not by a route of its own.
-            if not isinstance(getattr(elements.get(spec.on), "type", None), str):
+            if not isinstance(getattr(elements.get(spec.belt), "type", None), str):
                 raise FlowError(
-                    f"unknown element {spec.on!r}; a pusher stands beside a conveyor, "
+                    f"unknown element {spec.belt!r}; a pusher stands beside a conveyor, "
                     f"known elements: {known}",
                     ("elements", element_id, "on"),
                 )
-            if getattr(elements[spec.on], "fidelity", None) != "physics":
+            if getattr(elements[spec.belt], "fidelity", None) != "physics":
                 raise FlowError(
-                    f"{spec.on!r} is not a physics conveyor; a pusher stands beside a "
+                    f"{spec.belt!r} is not a physics conveyor; a pusher stands beside a "
                     "conveyor with fidelity: physics",
                     ("elements", element_id, "on"),
                 )
-            graph.add_edge(spec.on, element_id)
+            graph.add_edge(spec.belt, element_id)
     off_flow = [i for i, e in elements.items() if getattr(e, "type", None) in OFF_FLOW_TYPES]
     for element_id in off_flow:
         if graph.degree(element_id):

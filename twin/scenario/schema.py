@@ -560,7 +560,7 @@ class PusherSpec(_Strict):
     (a chute, modelled as a sink)."""
 
     type: Literal["pusher"]
-    on: str  # the physics conveyor it stands beside
+    belt: str  # the physics conveyor it stands beside
     at_m: Annotated[
         float,
         BeforeValidator(_positive_measure("at", "metres", "a pusher stands on the belt", "at: 1")),
@@ -568,27 +568,28 @@ class PusherSpec(_Strict):
     side: Literal["left", "right"] = "right"  # seen looking along the belt
     stroke_m: Annotated[
         float,
-        BeforeValidator(_positive_measure("stroke", "metres", "a stroke is over 0 m", "0.45")),
-    ] = Field(default=0.45, alias="stroke")
+        BeforeValidator(_positive_measure("stroke", "metres", "a stroke is over 0 m", "0.4")),
+    ] = Field(default=0.4, alias="stroke")
     speed_m_per_s: Annotated[
         float,
         BeforeValidator(_positive_measure("speed", "m/s", "a paddle moves", "speed: 0.6")),
     ] = Field(default=0.6, alias="speed")
 
     _if_missing: ClassVar[dict[str, str]] = dict.fromkeys(
-        ("on", "at"), "a pusher needs the belt it stands by, e.g. {type: pusher, on: belt, at: 1.2}"
+        ("belt", "at"),
+        "a pusher needs the belt it stands by, e.g. {type: pusher, belt: infeed, at: 1.2}",
     )
 
 
 class PanelAction(_Strict):
-    """What the operator does at a time: press or release a button, turn a switch on or off.
-    A press without a release lasts ``hold`` (0.5 s)."""
+    """What the operator does at a time: press or release a button, or turn a switch
+    (``{at: 5s, switch: auto, to: true}``). A press without a release lasts ``hold`` (0.5 s)."""
 
     at_s: Duration = Field(alias="at")
     press: str | None = None
     release: str | None = None
-    on: str | None = None
-    off: str | None = None
+    switch: str | None = None
+    to: bool = True
     hold_s: Duration = Field(default=0.5, alias="hold")
 
     _if_missing: ClassVar[dict[str, str]] = {
@@ -597,18 +598,18 @@ class PanelAction(_Strict):
 
     @model_validator(mode="after")
     def _one_thing(self) -> PanelAction:
-        done = [n for n in ("press", "release", "on", "off") if getattr(self, n) is not None]
+        done = [n for n in ("press", "release", "switch") if getattr(self, n) is not None]
         if len(done) != 1:
             raise FieldError(
-                "an operator action does one thing: press, release, on or off, "
-                "e.g. {at: 10s, press: start}",
+                "an operator action does one thing: press, release or switch, "
+                "e.g. {at: 10s, press: start} or {at: 1min, switch: auto, to: false}",
                 about=(),
             )
         return self
 
     @property
     def control(self) -> str:
-        return next(getattr(self, n) for n in ("press", "release", "on", "off") if getattr(self, n))
+        return next(getattr(self, n) for n in ("press", "release", "switch") if getattr(self, n))
 
 
 class PanelSpec(_Strict):
