@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import scenario
+from conftest import scenario
 from twin.builder import build
 from twin.errors import ScenarioError
 from twin.experiment import run_experiment

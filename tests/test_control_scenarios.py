@@ -1,0 +1,135 @@
+"""The controlled reference scenarios: the soft PLC sorts boxes and tends a robot cell, a wrong
+program is caught by its results, and a PLC fault stops the plant safely."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+
+import pytest
+from conftest import ROOT, scenario
+
+from twin.builder import build
+from twin.experiment import run_experiment
+from twin.record import RunStore
+from twin.record.replay import Replay
+from twin.scenario import load_scenario
+
+SORTING = ROOT / "scenarios" / "sorting_station"
+ROBOT_CELL_PLC = ROOT / "scenarios" / "robot_cell_plc" / "robot_cell_plc.yaml"
+
+
+def sort(folder, horizon: str, seed: int = 3):
+    loaded = load_scenario(
+        folder / "sorting_station.yaml", [f"run.horizon={horizon}", f"run.seed={seed}"]
+    )
+    plant = build(loaded)
+    plant.run()
+    sinks = {name: plant.line.elements[name].by_type for name in ("chute_tall", "chute_flat")}
+    return plant, sinks, plant.line.elements["rejects"].count
+
+
+def test_the_sorting_station_sorts_every_box_into_its_chute():
+    plant, sinks, rejects = sort(SORTING, "5min", seed=11)
+    created = plant.line.elements["feed"].created
+    assert plant.scan.fault is None
+    assert set(sinks["chute_tall"]) == {"tall"}
+    assert set(sinks["chute_flat"]) == {"flat"}
+    assert rejects == 0
+    sorted_boxes = sinks["chute_tall"]["tall"] + sinks["chute_flat"]["flat"]
+    # A box every 3-6 s over 5 min (the operator starts the line at 1 s); the last two or
+    # three are still on the belt at the end.
+    assert 55 <= created <= 100
+    assert created - 3 <= sorted_boxes <= created
+
+
+def test_a_sorter_whose_pusher_fires_late_on_a_running_belt_mis_sorts(tmp_path):
+    # The same program, but the belt keeps running and the pusher waits 1 s: the box has
+    # moved on 0.3 m by then and the paddle misses it.
+    folder = tmp_path / "sorting_station"
+    shutil.copytree(SORTING, folder)
+    program = (folder / "sorter.st").read_text()
+    wrong = program.replace("PT := T#150ms", "PT := T#1s").replace(
+        "hold_belt := state <> WAITING;", "hold_belt := FALSE;"
+    )
+    assert wrong != program
+    (folder / "sorter.st").write_text(wrong)
+    _, sinks, rejects = sort(folder, "2min")
+    missed = rejects + sinks["chute_flat"].get("tall", 0) + sinks["chute_tall"].get("flat", 0)
+    assert missed > 0
+
+
+def test_a_division_by_zero_puts_the_plc_in_stop_with_actuators_off_and_the_run_stored(
+    tmp_path,
+):
+    program = tmp_path / "divide.st"
+    program.write_text(
+        textwrap.dedent(
+            """\
+            PROGRAM Divide
+            VAR_OUTPUT
+                belt_run : BOOL;
+            END_VAR
+            VAR
+                scans : INT;
+                divisor : INT := 500;
+                share : INT;
+            END_VAR
+                scans := scans + 1;
+                divisor := divisor - 1;
+                share := 1000 / divisor;
+                belt_run := TRUE;
+            END_PROGRAM
+            """
+        )
+    )
+    text = f"""\
+        name: plc stop
+        run: {{horizon: 30s}}
+        elements:
+          feed: {{type: source, interarrival: 2s}}
+          belt: {{type: conveyor, length: 10, speed: 0.5, capacity: 10}}
+          done: {{type: sink}}
+        flow: [feed -> belt -> done]
+        control:
+          plc: {program}
+          cycle: 10ms
+          tags:
+            belt.run: belt_run
+        """
+    store = RunStore(tmp_path / "runs")
+    result = run_experiment(scenario(text), store=store)
+    info = store.get(result.run_id)
+    assert info.status == "complete"
+    replay = Replay(store, result.run_id)
+    stops = [
+        e for e in replay.events(0, 30, kinds=["event"]).to_pylist() if e["source"] == "control"
+    ]
+    # The 500th scan (t = 4.99 s) divides by zero: line 12, at the division sign.
+    assert len(stops) == 1
+    assert stops[0]["time_s"] == pytest.approx(4.99)
+    assert "divide.st:12:19" in stops[0]["text"] and "division by zero" in stops[0]["text"]
+    belt = [(t["time_s"], t["value"]) for t in replay.events(0, 30, kinds=["tag"]).to_pylist()]
+    assert belt[-1] == (pytest.approx(4.99), 0.0)  # the belt went off with the STOP
+    assert result.replications[0].parts_out == 0  # 20 s of travel: nothing came through
+
+
+def test_the_plc_tended_robot_cell_keeps_every_handshake(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    loaded = load_scenario(ROBOT_CELL_PLC, ["run.horizon=3min"])
+    result = run_experiment(loaded, store=store)
+    assert result.replications[0].parts_out >= 12  # a part every ~11 s once the cell is full
+    replay = Replay(store, result.run_id)
+    tags = replay.events(0, 180, kinds=["tag"]).to_pylist()
+    for robot in ("loader", "unloader"):
+        # start rises, done rises, start falls, done falls: over and over, never out of turn.
+        changes = [
+            (t["source"].split(".")[1], t["value"])
+            for t in tags
+            if t["source"] in (f"{robot}.start", f"{robot}.done")
+        ]
+        cycle = [("start", 1.0), ("done", 1.0), ("start", 0.0), ("done", 0.0)]
+        body = changes[2:]  # both start off: ("start", 0.0), ("done", 0.0)
+        assert changes[:2] == [("start", 0.0), ("done", 0.0)]
+        assert len(body) >= 4 * 12
+        assert body == (cycle * (len(body) // 4 + 1))[: len(body)]
