@@ -21,7 +21,7 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP_APP)
 
 demo: $(STAMP_APP)
-	@for scenario in scenarios/*.yaml; do \
+	@for scenario in scenarios/*.yaml scenarios/*/*.yaml; do \
 		$(BIN)/twin run "$$scenario" || exit $$?; \
 	done
 

@@ -7,8 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import scenario
+
 from twin.builder import build
 from twin.errors import ScenarioError
 from twin.experiment import run_experiment

@@ -221,14 +221,16 @@ INVALID = [
         derive(("{type: buffer, capacity: 5}", "{type: silo, capacity: 5}")),
         "elements.b1.type",
         6,
-        "type 'silo' is unknown; valid types: source, station, buffer, conveyor, robot, sink, pusher, panel",
+        "type 'silo' is unknown; valid types: source, station, buffer, conveyor, robot, sink, "
+        "pusher, panel",
         id="unknown-type",
     ),
     pytest.param(
         derive(("{type: buffer, capacity: 5}", "{capacity: 5}")),
         "elements.b1.type",
         6,
-        "type is missing; valid types: source, station, buffer, conveyor, robot, sink, pusher, panel",
+        "type is missing; valid types: source, station, buffer, conveyor, robot, sink, "
+        "pusher, panel",
         id="missing-type",
     ),
     pytest.param(

@@ -37,6 +37,8 @@ def _load(path: Path, settings: list[str], flags: dict[str, str] | None = None) 
         for setting, flag in (flags or {}).items():
             where = where.replace(f"--set {setting}", flag)
         fail(ScenarioError(error.message, path=error.path, where=where))
+    except TwinError as error:  # a controller program that does not compile
+        fail(error)
 
 
 @app.command()
