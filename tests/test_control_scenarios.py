@@ -13,7 +13,7 @@ from twin.builder import build
 from twin.experiment import run_experiment
 from twin.record import RunStore
 from twin.record.replay import Replay
-from twin.scenario import load_scenario
+from twin.scenario import load_scenario, parse_scenario
 
 SORTING = ROOT / "scenarios" / "sorting_station"
 ROBOT_CELL_PLC = ROOT / "scenarios" / "robot_cell_plc" / "robot_cell_plc.yaml"
@@ -30,16 +30,16 @@ def sort(folder, horizon: str, seed: int = 3):
 
 
 def test_the_sorting_station_sorts_every_box_into_its_chute():
-    plant, sinks, rejects = sort(SORTING, "5min", seed=11)
+    plant, sinks, rejects = sort(SORTING, "10min", seed=11)
     created = plant.line.elements["feed"].created
     assert plant.scan.fault is None
     assert set(sinks["chute_tall"]) == {"tall"}
     assert set(sinks["chute_flat"]) == {"flat"}
     assert rejects == 0
     sorted_boxes = sinks["chute_tall"]["tall"] + sinks["chute_flat"]["flat"]
-    # A box every 3-6 s over 5 min (the operator starts the line at 1 s); the last two or
+    # A box every 3-6 s over 10 min (the operator starts the line at 1 s); the last two or
     # three are still on the belt at the end.
-    assert 55 <= created <= 100
+    assert 110 <= created <= 200
     assert created - 3 <= sorted_boxes <= created
 
 
@@ -133,3 +133,36 @@ def test_the_plc_tended_robot_cell_keeps_every_handshake(tmp_path):
         assert changes[:2] == [("start", 0.0), ("done", 0.0)]
         assert len(body) >= 4 * 12
         assert body == (cycle * (len(body) // 4 + 1))[: len(body)]
+
+
+def test_the_emergency_stop_halts_the_sorter_at_once_and_it_stays_off_until_started_again(
+    tmp_path,
+):
+    text = (SORTING / "sorting_station.yaml").read_text()
+    operator = "operator: [{at: 1s, press: start}]"
+    assert operator in text
+    text = text.replace(
+        operator,
+        "operator: [{at: 1s, press: start}, {at: 16.005s, press: estop},\n"
+        "               {at: 21.005s, release: estop}, {at: 26.005s, press: start}]",
+    )
+    store = RunStore(tmp_path / "runs")
+    loaded = parse_scenario(
+        text, source=str(SORTING / "sorting_station.yaml"), overrides=["run.horizon=60s"]
+    )
+    result = run_experiment(loaded, store=store)
+    tags = Replay(store, result.run_id).events(0, 60, kinds=["tag"]).to_pylist()
+
+    def changes(name):
+        return [(round(t["time_s"], 3), t["value"]) for t in tags if t["source"] == name]
+
+    # The plant cuts the belt the instant the e-stop is pressed; the PLC drops its latch at the
+    # next scan (lamps stay powered: the red light shows the e-stop) and starts again only on
+    # the start button after the release.
+    belt = changes("belt.run")
+    assert (16.005, 0.0) in belt  # the belt was running then
+    assert [v for t, v in belt if 16.005 < t < 26.01] == []
+    assert (26.01, 1.0) in belt
+    running = changes("panel.running")
+    assert [c for c in running if 16 < c[0] < 27] == [(16.01, 0.0), (26.01, 1.0)]
+    assert [c for c in changes("panel.red") if c[0] > 16] == [(16.01, 1.0), (21.01, 0.0)]

@@ -23,6 +23,16 @@ def physics_elements(scenario: Scenario, fidelity: str | None = None) -> list[st
     if fidelity is not None and fidelity not in FIDELITIES:
         raise ScenarioError(f"fidelity {fidelity!r} is unknown; use physics or timed")
     if fidelity == "timed":
+        needs = [
+            element_id
+            for element_id, spec in scenario.elements.items()
+            if spec.type == "pusher" or getattr(spec, "sensors", None)
+        ]
+        if needs:
+            raise ScenarioError(
+                f"{needs[0]!r} exists only in physics (a pusher, or a belt's light barriers); "
+                "run this scenario without --fidelity timed"
+            )
         return []
     chosen = []
     for element_id, spec in scenario.elements.items():
@@ -218,7 +228,9 @@ def _part_types(scenario: Scenario) -> dict:
     from twin.physics import PartType
 
     types = {
-        name: PartType(size_m=spec.size_m, mass_kg=spec.mass_kg, colour_rgba=(*spec.colour, 1.0))
+        name: PartType(
+            size_m=spec.size_m, mass_kg=spec.mass_kg, colour_rgba=(*spec.colour, 1.0), name=name
+        )
         for name, spec in scenario.parts.items()
     }
     types.setdefault(DEFAULT_PART_TYPE, PartType())

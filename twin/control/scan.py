@@ -3,8 +3,8 @@
 Each scan latches every sensor at its start, runs the controller once and applies the
 actuators it wrote. A scan takes no virtual time: its outputs act at the instant of the scan,
 and the next scan comes one cycle later. A controller fault (or a lost controller) stops the
-scans for good and puts every actuator in its safe state (off); so does an emergency stop,
-for as long as it is pressed.
+scans for good and puts every actuator in its safe state (off); an emergency stop holds every
+actuator that moves something off (not the panel's lamps) for as long as it is pressed.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class ScanCycle:
             held = self._estop()
             for tag in actuators:
                 value = outputs.get(tag.name, self.applied.get(tag.name, tag.safe_value))
-                self._apply(tag, tag.safe_value if held else value)
+                self._apply(tag, tag.safe_value if held and tag.moves_something else value)
             # Scans stay on the grid start + n * cycle (no drift from summing timeouts).
             yield timeout(start_s + scans * cycle_s - now)
 
@@ -100,12 +100,14 @@ class ScanCycle:
         self.fault = fault
         if self._emit_event is not None:
             self._emit_event(self.env.now, "control", f"controller stopped: {fault}")
-        self.hold_safe()
-
-    def hold_safe(self) -> None:
-        """Every actuator off now (a fault, or an emergency stop pressed)."""
         for tag in self.table.actuators:
             self._apply(tag, tag.safe_value)
+
+    def hold_safe(self) -> None:
+        """Every actuator that moves something off now (an emergency stop pressed)."""
+        for tag in self.table.actuators:
+            if tag.moves_something:
+                self._apply(tag, tag.safe_value)
 
 
 _UNSEEN = object()

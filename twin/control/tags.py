@@ -44,6 +44,12 @@ class Tag:
     var: str  # the controller's variable: a name or a direct address such as %IX0.0
     modbus: tuple[str, int] | None = None  # (table, 0-based address)
     opcua: str | None = None
+    element_type: str = ""
+
+    @property
+    def moves_something(self) -> bool:
+        """Whether an emergency stop cuts this actuator (a panel's lamps stay lit)."""
+        return self.direction == ACTUATOR and self.element_type != "panel"
 
     @property
     def safe_value(self) -> bool | int | float:
@@ -131,6 +137,7 @@ def _tag(name: str, spec, elements: dict) -> Tag:
         var=var,
         modbus=modbus,
         opcua=spec.opcua,
+        element_type=spec_elem.type,
     )
 
 
