@@ -1,0 +1,1486 @@
+"""Checks a Structured Text file and compiles it to one Python module, built once at load."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from twin.control.st import nodes as n
+from twin.control.st import runtime, stdlib
+from twin.control.st.check import assign_problem, suggest, type_name
+from twin.control.st.errors import StError
+from twin.control.st.parser import parse
+from twin.control.st.runtime import pyname
+from twin.control.st.types import (
+    ANY_INT,
+    ANY_REAL,
+    BOOL,
+    DINT,
+    ELEMENTARY,
+    INT,
+    LREAL,
+    REAL,
+    STRING,
+    TIME,
+    ArrayType,
+    Elementary,
+    EnumType,
+    FbType,
+    StructType,
+    Var,
+    common,
+    default_value,
+    int_value,
+    is_intlike,
+    is_num,
+    same,
+    string_type,
+    string_value,
+    time_ns,
+    widens,
+    wrap_int,
+)
+
+# A loop that runs more iterations than this in one scan stops the PLC (so `WHILE TRUE DO`
+# cannot hang the simulation); counted per execution of each loop statement.
+WATCHDOG_ITERATIONS = 1_000_000
+
+_NOCONST = object()
+_SIMPLE = re.compile(r"^[A-Za-z_][\w.]*$|^-?\d+$")
+_CONVERSION = re.compile(r"^([A-Z]+)_TO_([A-Z]+)$")
+_ADDRESS_TYPES = {"X": "BOOL", "B": "BYTE", "W": "WORD", "D": "DWORD", "L": "LWORD", "": "BOOL"}
+_REAL_FUNCS = {
+    "SQRT": "sqrt__",
+    "LN": "ln__",
+    "LOG": "log__",
+    "EXP": "exp__",
+    "SIN": "math.sin",
+    "COS": "math.cos",
+    "TAN": "math.tan",
+    "ASIN": "asin__",
+    "ACOS": "acos__",
+    "ATAN": "math.atan",
+}
+
+
+@dataclass
+class E:
+    """A compiled expression: Python code, ST type, folded value if constant."""
+
+    code: str
+    type: Any
+    const: Any = _NOCONST
+    wrap: bool = False  # the value may lie outside its type's range until stored
+    var: Var | None = None  # the variable an lvalue refers to
+    fb_member: str = ""  # "input"/"output" when this is fb.member accessed from outside
+
+    @property
+    def is_const(self) -> bool:
+        return self.const is not _NOCONST
+
+
+@dataclass
+class Pou:
+    node: n.Pou
+    kind: str
+    name: str
+    py: str
+    vars: dict[str, Var] = field(default_factory=dict)
+    inputs: list[Var] = field(default_factory=list)
+    result: Var | None = None
+    fbtype: FbType | None = None
+
+
+@dataclass
+class LineInfo:
+    """The ST statement a line of generated Python belongs to."""
+
+    line: int
+    col: int
+    exprs: list[Any]
+
+
+@dataclass
+class CompiledFile:
+    """The result of compiling one ST file: the Python namespace and the maps back to ST."""
+
+    filename: str
+    source: str
+    python: str
+    namespace: dict[str, Any]
+    programs: dict[str, Pou]
+    globals: dict[str, Var]
+    lines: list[LineInfo | None]
+    positions: list[tuple[int, int]]
+    code_name: str
+
+
+def compile_source(source: str, filename: str = "<text>") -> CompiledFile:
+    """Parse, check and compile ST source; raise StError pointing into the source if bad."""
+    return _Compiler(source, filename).run(parse(source, filename))
+
+
+class _Compiler:
+    def __init__(self, source: str, filename: str) -> None:
+        self.source = source
+        self.filename = filename
+        self.types: dict[str, Any] = {}  # lower name -> StructType | EnumType | alias type
+        self.type_nodes: dict[str, Any] = {}
+        self.type_inits: dict[str, Any] = {}  # alias/enum default initial values
+        self.pous: dict[str, Pou] = {}
+        self.globals: dict[str, Var] = {}
+        self.enum_values: dict[str, list[tuple[EnumType, int]]] = {}
+        self.out: list[str] = []
+        self.lines: list[LineInfo | None] = []
+        self.positions: list[tuple[int, int]] = []
+        self.temp = 0
+        self.fold_ns: dict[str, Any] | None = None
+        # state while compiling one POU
+        self.pou: Pou | None = None
+        self.loop_depth = 0
+        self.stmt_info: LineInfo | None = None
+
+    # ---- errors ----
+    def fail(self, node: Any, message: str) -> StError:
+        line, col = (node.line, node.col) if node is not None else (0, 0)
+        return StError(message, file=self.filename, line=line, column=col, source=self.source)
+
+    def pos_id(self, node: Any) -> int:
+        self.positions.append((node.line, node.col))
+        return len(self.positions) - 1
+
+    # ---- driver ----
+    def run(self, f: n.SourceFile) -> CompiledFile:
+        for t in f.types:
+            self.declare_type(t)
+        for t in f.types:
+            self.resolve_named_type(t.name.lower(), t)
+        for p in f.pous:
+            self.declare_pou(p)
+        for d in f.globals:
+            self.declare_global(d)
+        for pou in self.pous.values():
+            self.declare_pou_vars(pou)
+        self.emit_header()
+        for t in self.types.values():
+            if isinstance(t, StructType):
+                self.emit_struct(t)
+        self.emit_globals_class()
+        for pou in self.pous.values():
+            self.emit_pou(pou)
+        python = "\n".join(self.out) + "\n"
+        code_name = f"<st {self.filename}>"
+        namespace = self.namespace()
+        exec(compile(python, code_name, "exec"), namespace)
+        programs = {k: p for k, p in self.pous.items() if p.kind == "PROGRAM"}
+        return CompiledFile(
+            self.filename,
+            self.source,
+            python,
+            namespace,
+            programs,
+            self.globals,
+            self.lines,
+            self.positions,
+            code_name,
+        )
+
+    def namespace(self) -> dict[str, Any]:
+        ns: dict[str, Any] = {"__name__": "twin_st_program", "math": __import__("math")}
+        for name in dir(runtime):
+            if name.endswith("__") and not name.startswith("_"):
+                ns[name] = getattr(runtime, name)
+        ns.update(stdlib.FB_CLASSES)
+        ns["copy__"] = copy.deepcopy
+        ns["with__"] = _with
+        return ns
+
+    # ---- declarations ----
+    def check_new_type_name(self, key: str, node: Any) -> None:
+        if key.upper() in ELEMENTARY or key.upper() in stdlib.STANDARD_FBS:
+            raise self.fail(node, f"'{node.name}' is a standard type; choose another name")
+        if key in self.types or key in self.pous:
+            raise self.fail(node, f"'{node.name}' is declared twice")
+
+    def declare_type(self, t: Any) -> None:
+        key = t.name.lower()
+        self.check_new_type_name(key, t)
+        self.type_nodes[key] = t
+        if isinstance(t, n.StructDef):
+            self.types[key] = StructType(t.name)
+        elif isinstance(t, n.EnumDef):
+            enum = EnumType(t.name)
+            value = 0
+            for name, line, col, expr in t.values:
+                if expr is not None:
+                    value = self.const_int(expr)
+                if name.lower() in enum.values:
+                    raise self.fail(
+                        n.Name(line, col, name), f"enum value '{name}' is declared twice"
+                    )
+                enum.values[name.lower()] = (name, value)
+                self.enum_values.setdefault(name.lower(), []).append((enum, value))
+                value += 1
+            first = next(iter(enum.values.values()))[1]
+            enum.default = first
+            if t.default is not None:
+                if t.default.lower() not in enum.values:
+                    raise self.fail(t, f"'{t.default}' is not a value of {t.name}")
+                enum.default = enum.values[t.default.lower()][1]
+            self.types[key] = enum
+        else:
+            self.types[key] = None  # alias, resolved below
+
+    def resolve_named_type(self, key: str, t: Any) -> Any:
+        if isinstance(t, n.StructDef):
+            struct = self.types[key]
+            if not struct.fields:
+                for d in t.fields:
+                    if d.name.lower() in struct.fields:
+                        raise self.fail(d, f"field '{d.name}' is declared twice in {t.name}")
+                    ftype = self.resolve_type(d.type_ref)
+                    struct.fields[d.name.lower()] = Var(
+                        d.name, ftype, "var", pyname(d.name), d.line, d.col, init=d.init
+                    )
+            return struct
+        if isinstance(t, n.AliasDef):
+            if self.types[key] is None:
+                self.types[key] = "resolving"
+                self.types[key] = self.resolve_type(t.type_ref)
+                self.type_inits[key] = t.init
+            if self.types[key] == "resolving":
+                raise self.fail(t, f"type '{t.name}' is defined in terms of itself")
+        return self.types[key]
+
+    def resolve_type(self, ref: Any) -> Any:
+        if isinstance(ref, n.ArrayTypeRef):
+            dims = []
+            for lo, hi in ref.ranges:
+                low, high = self.const_int(lo), self.const_int(hi)
+                if high < low:
+                    raise self.fail(lo, f"array range {low}..{high} is empty; write low..high")
+                dims.append((low, high))
+            elem = self.resolve_type(ref.elem)
+            return ArrayType(elem, tuple(dims))
+        up = ref.name.upper()
+        if up in ELEMENTARY:
+            if ref.size is not None:
+                if up != "STRING":
+                    raise self.fail(ref, f"only STRING takes a length, not {up}")
+                return string_type(self.const_int(ref.size))
+            return ELEMENTARY[up]
+        if up in stdlib.STANDARD_FBS:
+            return stdlib.STANDARD_FBS[up]
+        key = ref.name.lower()
+        if key in self.types:
+            return self.resolve_named_type(key, self.type_nodes[key])
+        if key in self.pous and self.pous[key].fbtype is not None:
+            return self.pous[key].fbtype
+        if key in self.pous:
+            raise self.fail(ref, f"'{ref.name}' is a {self.pous[key].kind}, not a type")
+        names = {k.lower(): k for k in ELEMENTARY} | {k.lower(): k for k in stdlib.STANDARD_FBS}
+        names |= {k: getattr(v, "name", k) for k, v in self.types.items()}
+        names |= {k: p.name for k, p in self.pous.items() if p.fbtype}
+        raise self.fail(ref, f"unknown type '{ref.name}'{suggest(ref.name, names)}")
+
+    def declare_pou(self, p: n.Pou) -> None:
+        key = p.name.lower()
+        self.check_new_type_name(key, p)
+        prefix = {"PROGRAM": "P_", "FUNCTION_BLOCK": "FB_", "FUNCTION": "F_"}[p.kind]
+        pou = Pou(p, p.kind, p.name, prefix + key)
+        if p.kind == "FUNCTION_BLOCK":
+            pou.fbtype = FbType(p.name, {}, {}, {}, {}, pou.py)
+        self.pous[key] = pou
+
+    def declare_global(self, d: n.VarDecl) -> None:
+        key = d.name.lower()
+        if key in self.globals:
+            first = self.globals[key]
+            raise self.fail(d, f"'{d.name}' is declared twice; first at line {first.line}")
+        var = Var(
+            d.name,
+            self.resolve_type(d.type_ref),
+            "global",
+            pyname(d.name),
+            d.line,
+            d.col,
+            d.constant,
+            d.address,
+            d.init,
+            scope="global",
+        )
+        self.check_address(var, d)
+        self.fold_constant(var, d, {})
+        self.globals[key] = var
+
+    def check_address(self, var: Var, d: n.VarDecl) -> None:
+        if var.address is None:
+            return
+        size = re.match(r"%[IQM]([XBWDL]?)", var.address).group(1)
+        expected = ELEMENTARY[_ADDRESS_TYPES[size]]
+        scalar = isinstance(var.type, Elementary) and var.type.kind not in ("string", "time")
+        if not scalar:
+            raise self.fail(
+                d,
+                f"'{d.name}' AT {var.address} must be of a type such as {expected}, not {var.type}",
+            )
+        if isinstance(var.type, Elementary) and var.type.bits and size:
+            width = {"X": 1, "B": 8, "W": 16, "D": 32, "L": 64}[size]
+            if var.type.bits != width:
+                raise self.fail(
+                    d,
+                    f"{var.address} holds {width} bits but '{d.name}' is "
+                    f"{var.type} ({var.type.bits} bits); use {expected}",
+                )
+
+    def declare_pou_vars(self, pou: Pou) -> None:
+        p = pou.node
+        self.pou = pou
+        scope = "local" if pou.kind == "FUNCTION" else "self"
+        if pou.kind == "FUNCTION":
+            rtype = self.resolve_type(p.return_type)
+            pou.result = Var(p.name, rtype, "result", "result__", p.line, p.col, scope="local")
+            pou.vars[p.name.lower()] = pou.result
+        for d in p.decls:
+            key = d.name.lower()
+            if key in pou.vars:
+                first = pou.vars[key]
+                where = (
+                    f"first at line {first.line}"
+                    if first.section != "result"
+                    else ("it is the function's result")
+                )
+                raise self.fail(d, f"'{d.name}' is declared twice; {where}")
+            if d.section == "external":
+                if key not in self.globals:
+                    raise self.fail(
+                        d,
+                        f"VAR_EXTERNAL '{d.name}' has no VAR_GLOBAL of that name"
+                        f"{suggest(d.name, {k: v.name for k, v in self.globals.items()})}",
+                    )
+                g = self.globals[key]
+                t = self.resolve_type(d.type_ref)
+                if not same(t, g.type):
+                    raise self.fail(d, f"VAR_EXTERNAL '{d.name}' is {t} but the global is {g.type}")
+                pou.vars[key] = g
+                continue
+            if d.section == "global":
+                raise self.fail(d, "VAR_GLOBAL belongs outside the POUs, at the top of the file")
+            if pou.kind == "FUNCTION" and d.section in ("output", "in_out"):
+                raise self.fail(
+                    d,
+                    f"a FUNCTION cannot have {d.section.upper()} variables here; "
+                    "use a FUNCTION_BLOCK",
+                )
+            t = self.resolve_type(d.type_ref)
+            if isinstance(t, FbType) and pou.kind == "FUNCTION":
+                raise self.fail(
+                    d, f"a FUNCTION cannot hold the FB instance '{d.name}'; use a FUNCTION_BLOCK"
+                )
+            if t is pou.fbtype:
+                raise self.fail(d, f"'{d.name}' would make {pou.name} contain itself")
+            var = Var(
+                d.name,
+                t,
+                d.section,
+                # FUNCTION locals are Python locals: a suffix keeps 'min' or 'len' from
+                # shadowing the builtins the generated code calls.
+                pyname(d.name) + ("__l" if scope == "local" else ""),
+                d.line,
+                d.col,
+                d.constant,
+                d.address,
+                d.init,
+                scope=scope,
+            )
+            self.check_address(var, d)
+            self.fold_constant(var, d, pou.vars)
+            pou.vars[key] = var
+            if d.section == "input":
+                pou.inputs.append(var)
+            if pou.fbtype is not None:
+                bucket = {
+                    "input": pou.fbtype.inputs,
+                    "output": pou.fbtype.outputs,
+                    "in_out": pou.fbtype.in_outs,
+                }.get(d.section, pou.fbtype.internals)
+                bucket[key] = var
+        self.pou = None
+
+    def fold_constant(self, var: Var, d: n.VarDecl, scope_vars: dict[str, Var]) -> None:
+        if not d.constant:
+            return
+        if d.section not in ("var", "global"):
+            raise self.fail(d, f"only VAR and VAR_GLOBAL may be CONSTANT, not {d.section}")
+        if isinstance(var.type, Elementary | EnumType):
+            if d.init is None:
+                var.const_value = (
+                    default_value(var.type)
+                    if isinstance(var.type, Elementary)
+                    else (var.type.default)
+                )
+            else:
+                value = self.const_expr(d.init, scope_vars)
+                problem = assign_problem(value.type, var.type, value.const)
+                if problem:
+                    raise self.fail(d.init, f"initial value of '{d.name}': {problem}")
+                var.const_value = self.coerce_const(value.const, var.type)
+
+    def coerce_const(self, value: Any, t: Any) -> Any:
+        if isinstance(t, Elementary) and t.kind == "real":
+            return float(value)
+        if isinstance(t, Elementary) and t.kind == "string":
+            return value[: t.length]
+        return value
+
+    # ---- constants ----
+    def const_expr(self, node: Any, scope_vars: dict[str, Var] | None = None) -> E:
+        """A constant expression folded to its value (array bounds, initial values, labels)."""
+        saved = self.pou
+        if saved is None and scope_vars is not None:
+            self.pou = Pou(n.Pou(0, 0, "PROGRAM", "", None, [], []), "CONST", "", "")
+            self.pou.vars = scope_vars
+        try:
+            e = self.expr(node)
+        finally:
+            self.pou = saved
+        if not e.is_const:
+            raise self.fail(node, "this must be a constant: a literal or a CONSTANT variable")
+        return e
+
+    def const_int(self, node: Any) -> int:
+        e = self.const_expr(node, self.pou.vars if self.pou else {})
+        if not isinstance(e.const, int) or isinstance(e.const, bool):
+            raise self.fail(node, f"expected an integer constant, found {type_name(e.type)}")
+        return e.const
+
+    def fold(self, code: str, t: Any, node: Any) -> E:
+        if self.fold_ns is None:
+            self.fold_ns = self.namespace()
+        try:
+            value = eval(code, self.fold_ns)
+        except ZeroDivisionError:
+            raise self.fail(node, "division by zero in a constant expression") from None
+        if isinstance(t, Elementary) and t.kind in ("int", "bits") and t is not ANY_INT:
+            value = wrap_int(value, t)
+        return E(repr(value), t, value)
+
+    # ---- code emission ----
+    def emit(self, indent: int, text: str) -> None:
+        self.out.append("    " * indent + text)
+        self.lines.append(self.stmt_info)
+
+    def emit_header(self) -> None:
+        self.stmt_info = None
+        self.emit(0, "# Generated by twin from Structured Text; do not edit.")
+
+    def init_code(self, var: Var, node_for_errors: Any) -> str:
+        return self.value_code(var.type, var.init, var.name, node_for_errors)
+
+    def value_code(self, t: Any, init: Any, name: str, node: Any) -> str:
+        """Python code creating the initial value of a variable of type ``t``."""
+        if isinstance(t, FbType):
+            if init is not None:
+                raise self.fail(init, f"FB instance '{name}' cannot have an initial value")
+            return f"{t.py_class}(g__)"
+        if isinstance(t, StructType):
+            if init is None:
+                return f"S_{t.name.lower()}()"
+            if not isinstance(init, n.StructInit):
+                raise self.fail(
+                    init,
+                    f"initial value of '{name}' must be a structure (field := value, ...) for {t}",
+                )
+            parts = []
+            for fname, line, col, finit in init.fields:
+                f = t.fields.get(fname.lower())
+                if f is None:
+                    names = {k: v.name for k, v in t.fields.items()}
+                    raise self.fail(
+                        n.Name(line, col, fname),
+                        f"{t} has no field '{fname}'{suggest(fname, names)}",
+                    )
+                parts.append(f"{f.py}={self.value_code(f.type, finit, fname, node)}")
+            return f"with__(S_{t.name.lower()}(), {', '.join(parts)})"
+        if isinstance(t, ArrayType):
+            return self.array_code(t, init, name, node)
+        if isinstance(t, EnumType) and init is None:
+            return repr(t.default)
+        if isinstance(t, Elementary) and init is None:
+            return repr(default_value(t))
+        if isinstance(init, n.ArrayInit | n.StructInit):
+            raise self.fail(init, f"'{name}' is {t}; its initial value must be a single value")
+        e = self.const_expr(init, self.pou.vars if self.pou else {})
+        problem = assign_problem(e.type, t, e.const)
+        if problem:
+            raise self.fail(init, f"initial value of '{name}': {problem}")
+        return repr(self.coerce_const(e.const, t))
+
+    def array_code(self, t: ArrayType, init: Any, name: str, node: Any) -> str:
+        sizes = [hi - lo + 1 for lo, hi in t.dims]
+        total = 1
+        for s in sizes:
+            total *= s
+        if init is None:
+            items = [self.value_code(t.elem, None, name, node)] * total
+        else:
+            if not isinstance(init, n.ArrayInit):
+                raise self.fail(init, f"initial value of '{name}' must be a list like [1, 2, 3]")
+            items = []
+            for count, item in init.items:
+                times = 1 if count is None else self.const_int(count)
+                items.extend([self.value_code(t.elem, item, name, node)] * times)
+            if len(items) > total:
+                raise self.fail(
+                    init,
+                    f"'{name}' holds {total} elements but {len(items)} initial values are given",
+                )
+            items += [self.value_code(t.elem, None, name, node)] * (total - len(items))
+        mutable = not isinstance(t.elem, Elementary | EnumType)
+
+        def build(flat: list[str], dims: list[int]) -> str:
+            if len(dims) == 1:
+                if not mutable and len(set(flat)) == 1:
+                    return f"[{flat[0]}] * {dims[0]}"
+                if mutable and len(set(flat)) == 1:
+                    return f"[{flat[0]} for _ in range({dims[0]})]"
+                return "[" + ", ".join(flat) + "]"
+            step = len(flat) // dims[0]
+            rows = [build(flat[i * step : (i + 1) * step], dims[1:]) for i in range(dims[0])]
+            if len(set(rows)) == 1:
+                return f"[{rows[0]} for _ in range({dims[0]})]"
+            return "[" + ", ".join(rows) + "]"
+
+        return build(items, sizes)
+
+    def emit_struct(self, t: StructType) -> None:
+        self.stmt_info = None
+        slots = ", ".join(repr(f.py) for f in t.fields.values())
+        self.emit(0, f"class S_{t.name.lower()}:")
+        self.emit(1, f"__slots__ = ({slots},)")
+        self.emit(1, "def __init__(self):")
+        for f in t.fields.values():
+            self.emit(2, f"self.{f.py} = {self.init_code(f, f)}")
+
+    def emit_globals_class(self) -> None:
+        self.stmt_info = None
+        slots = "".join(repr(v.py) + ", " for v in self.globals.values())
+        self.emit(0, "class Globals__:")
+        self.emit(1, f"__slots__ = ({slots})")
+        self.emit(1, "def __init__(self):")
+        self.emit(2, "g__ = self")
+        for v in self.globals.values():
+            self.emit(2, f"self.{v.py} = {self.init_code(v, v)}")
+
+    def emit_pou(self, pou: Pou) -> None:
+        self.pou = pou
+        self.stmt_info = None
+        own = [v for v in pou.vars.values() if v.scope != "global"]
+        if pou.kind == "FUNCTION":
+            params = ", ".join(v.py for v in pou.inputs)
+            self.emit(0, f"def {pou.py}({params}):")
+            for v in own:
+                if v.section != "input":
+                    self.emit(1, f"{v.py} = {self.init_code(v, v)}")
+            self.compile_body(pou.node.body, 1)
+            self.emit(1, "return result__")
+        else:
+            slots = "".join(repr(v.py) + ", " for v in own)
+            self.emit(0, f"class {pou.py}:")
+            self.emit(1, f"__slots__ = ({slots}'g__')")
+            self.emit(1, "def __init__(self, g__):")
+            self.emit(2, "self.g__ = g__")
+            for v in own:
+                self.emit(2, f"self.{v.py} = {self.init_code(v, v)}")
+            self.emit(1, "def run__(self, now__):")
+            self.emit(2, "g__ = self.g__")
+            for v in own:
+                if v.section == "temp":  # VAR_TEMP starts from its initial value on every call
+                    self.emit(2, f"self.{v.py} = {self.init_code(v, v)}")
+            self.compile_body(pou.node.body, 2)
+        self.pou = None
+
+    def compile_body(self, body: list, indent: int) -> None:
+        self.loop_depth = 0
+        self.block(body, indent)
+
+    def block(self, body: list, indent: int) -> None:
+        if not body:
+            self.stmt_info = None
+            self.emit(indent, "pass")
+        for s in body:
+            self.stmt(s, indent)
+
+    # ---- statements ----
+    def at(self, node: Any, *exprs: Any) -> None:
+        self.stmt_info = LineInfo(node.line, node.col, [x for x in exprs if x is not None])
+
+    def stmt(self, s: Any, indent: int) -> None:
+        if isinstance(s, n.Assign):
+            self.at(s, s.target, s.value)
+            target = self.lvalue(s.target)
+            value = self.expr(s.value)
+            what = f"'{_text(s.target)}'"
+            self.emit(indent, f"{target.code} = {self.store(value, target.type, s.value, what)}")
+        elif isinstance(s, n.CallStmt):
+            self.at(s, *[a.value for a in s.args])
+            self.call_stmt(s, indent)
+        elif isinstance(s, n.If):
+            for i, (cond, body) in enumerate(s.branches):
+                self.at(cond, cond)
+                c = self.condition(cond, "IF" if i == 0 else "ELSIF")
+                self.emit(indent, f"{'if' if i == 0 else 'elif'} {c}:")
+                self.block(body, indent + 1)
+            if s.else_body is not None:
+                self.stmt_info = None
+                self.emit(indent, "else:")
+                self.block(s.else_body, indent + 1)
+        elif isinstance(s, n.Case):
+            self.case(s, indent)
+        elif isinstance(s, n.For):
+            self.for_loop(s, indent)
+        elif isinstance(s, n.While):
+            self.at(s, s.cond)
+            c = self.condition(s.cond, "WHILE")
+            counter = self.new_temp("n")
+            self.emit(indent, f"{counter} = 0")
+            self.emit(indent, f"while {c}:")
+            self.watchdog(counter, s, indent + 1)
+            self.loop_body(s.body, indent + 1)
+        elif isinstance(s, n.Repeat):
+            self.at(s)
+            counter = self.new_temp("n")
+            self.emit(indent, f"{counter} = 0")
+            self.emit(indent, "while True:")
+            self.watchdog(counter, s, indent + 1)
+            self.loop_body(s.body, indent + 1)
+            self.at(s.cond, s.cond)
+            self.emit(indent + 1, f"if {self.condition(s.cond, 'UNTIL')}:")
+            self.emit(indent + 2, "break")
+        elif isinstance(s, n.Exit):
+            if self.loop_depth == 0:
+                raise self.fail(s, "EXIT is only allowed inside FOR, WHILE or REPEAT")
+            self.at(s)
+            self.emit(indent, "break")
+        elif isinstance(s, n.Return):
+            self.at(s)
+            self.emit(indent, "return result__" if self.pou.kind == "FUNCTION" else "return")
+        else:
+            raise AssertionError(f"unknown statement {s!r}")
+
+    def new_temp(self, kind: str) -> str:
+        self.temp += 1
+        return f"{kind}{self.temp}__"
+
+    def watchdog(self, counter: str, s: Any, indent: int) -> None:
+        self.emit(indent, f"{counter} += 1")
+        self.emit(indent, f"if {counter} > {WATCHDOG_ITERATIONS}:")
+        self.emit(indent + 1, f"wd__({WATCHDOG_ITERATIONS}, {self.pos_id(s)})")
+
+    def loop_body(self, body: list, indent: int) -> None:
+        self.loop_depth += 1
+        self.block(body, indent)
+        self.loop_depth -= 1
+
+    def condition(self, node: Any, what: str) -> str:
+        e = self.expr(node)
+        if e.type is not BOOL:
+            raise self.fail(
+                node,
+                f"{what} condition must be BOOL, not {type_name(e.type)}"
+                + ("; compare it, e.g. x <> 0" if is_num(e.type) else ""),
+            )
+        return e.code
+
+    def for_loop(self, s: n.For, indent: int) -> None:
+        self.at(s, s.start, s.end, s.step)
+        var = self.lvalue(n.Name(s.line, s.col + 4, s.var))
+        if not (isinstance(var.type, Elementary) and var.type.kind == "int"):
+            raise self.fail(s, f"FOR variable '{s.var}' must be an integer, not {var.type}")
+        start = self.expr(s.start)
+        end = self.expr(s.end)
+        for node, e in ((s.start, start), (s.end, end)):
+            if not (isinstance(e.type, Elementary) and e.type.kind == "int"):
+                raise self.fail(node, f"FOR bounds must be integers, not {type_name(e.type)}")
+        step = self.expr(s.step) if s.step is not None else E("1", ANY_INT, 1)
+        if not (isinstance(step.type, Elementary) and step.type.kind == "int"):
+            raise self.fail(s.step, f"FOR step must be an integer, not {type_name(step.type)}")
+        if step.is_const:
+            if step.const == 0:
+                raise self.fail(s.step, "FOR step 0 would loop forever; use 1 or -1")
+            stop = f"{end.code} + 1" if step.const > 0 else f"{end.code} - 1"
+            step_code = step.code
+        else:
+            step_code = self.new_temp("s")
+            self.emit(indent, f"{step_code} = step__({step.code}, {self.pos_id(s.step)})")
+            stop = f"{end.code} + (1 if {step_code} > 0 else -1)"
+        r = self.new_temp("r")
+        self.emit(indent, f"{r} = range({start.code}, {stop}, {step_code})")
+        small = start.is_const and end.is_const and abs(end.const - start.const) < 1000
+        if not small:
+            self.emit(indent, f"if len({r}) > {WATCHDOG_ITERATIONS}:")
+            self.emit(indent + 1, f"wd__({WATCHDOG_ITERATIONS}, {self.pos_id(s)})")
+        self.emit(indent, f"for {var.code} in {r}:")
+        self.loop_body(s.body, indent + 1)
+        # Finished without EXIT: the variable is one step past the end, as on PLCs.
+        self.stmt_info = None
+        self.emit(indent, "else:")
+        after = _wrap_code(f"{r}[-1] + {r}.step if {r} else {r}.start", var.type)
+        self.emit(indent + 1, f"{var.code} = {after}")
+
+    def case(self, s: n.Case, indent: int) -> None:
+        self.at(s.selector, s.selector)
+        sel = self.expr(s.selector)
+        if not (is_intlike(sel.type) or isinstance(sel.type, EnumType)):
+            raise self.fail(
+                s.selector,
+                f"CASE selector must be an integer or an enumeration, not {type_name(sel.type)}",
+            )
+        temp = self.new_temp("c")
+        self.emit(indent, f"{temp} = {sel.code}")
+        first = True
+        seen: dict[int, int] = {}
+        for labels, body in s.elems:
+            singles, tests = [], []
+            for label in labels:
+                low = self.case_value(label.low, sel.type)
+                if label.high is None:
+                    singles.append(repr(low))
+                    self.note_label(seen, low, label)
+                else:
+                    high = self.case_value(label.high, sel.type)
+                    if high < low:
+                        raise self.fail(label, f"range {low}..{high} is empty; write low..high")
+                    tests.append(f"{low} <= {temp} <= {high}")
+            if len(singles) == 1:
+                tests.insert(0, f"{temp} == {singles[0]}")
+            elif singles:
+                tests.insert(0, f"{temp} in ({', '.join(singles)})")
+            self.at(labels[0])
+            self.emit(indent, f"{'if' if first else 'elif'} {' or '.join(tests)}:")
+            first = False
+            self.block(body, indent + 1)
+        if s.else_body is not None:
+            self.stmt_info = None
+            if first:
+                self.emit(indent, "if True:")
+            else:
+                self.emit(indent, "else:")
+            self.block(s.else_body, indent + 1)
+
+    def note_label(self, seen: dict[int, int], value: int, label: Any) -> None:
+        if value in seen:
+            raise self.fail(label, f"CASE label {value} appears twice; first at line {seen[value]}")
+        seen[value] = label.line
+
+    def case_value(self, node: Any, sel_type: Any) -> int:
+        e = self.const_expr(node, self.pou.vars)
+        if isinstance(sel_type, EnumType):
+            if e.type is not sel_type:
+                raise self.fail(
+                    node, f"CASE label must be a value of {sel_type}, not {type_name(e.type)}"
+                )
+        else:
+            problem = assign_problem(e.type, sel_type, e.const)
+            if problem or not isinstance(e.const, int):
+                raise self.fail(node, f"CASE label does not fit the selector: {problem}")
+        return e.const
+
+    def call_stmt(self, s: n.CallStmt, indent: int) -> None:
+        target = s.target
+        if isinstance(target, n.Name) and not self.is_variable(target.name):
+            key = target.name.lower()
+            up = target.name.upper()
+            if up in stdlib.STANDARD_FBS or (key in self.pous and self.pous[key].fbtype):
+                raise self.fail(
+                    target,
+                    f"'{target.name}' is a function block type, not an "
+                    f"instance; declare one (t1 : {target.name};) and call t1(...)",
+                )
+            call = self.expr(n.Call(target.line, target.col, target.name, s.args))
+            self.emit(indent, call.code)
+            return
+        inst = self.expr(target)
+        if not isinstance(inst.type, FbType):
+            raise self.fail(
+                target,
+                f"'{_text(target)}' is {type_name(inst.type)}, not a "
+                "function block instance, so it cannot be called",
+            )
+        fb = inst.type
+        self.emit(indent, f"f__ = {inst.code}")
+        after = []
+        given: set[str] = set()
+        for a in s.args:
+            if a.name is None:
+                raise self.fail(
+                    a, f"function block inputs must be named: {_text(target)}(IN := ...)"
+                )
+            key = a.name.lower()
+            if key in given:
+                raise self.fail(a, f"'{a.name}' is given twice")
+            given.add(key)
+            if a.target is not None:
+                out = fb.outputs.get(key)
+                if out is None:
+                    raise self.fail(
+                        a,
+                        f"{fb.name} has no output '{a.name}'"
+                        f"{suggest(a.name, {k: v.name for k, v in fb.outputs.items()})}",
+                    )
+                dest = self.lvalue(a.target)
+                src = E(f"f__.{out.py}", out.type)
+                after.append(f"{dest.code} = {self.store(src, dest.type, a.target)}")
+                continue
+            param = fb.inputs.get(key) or fb.in_outs.get(key)
+            if param is None:
+                kind = "an output; bind it with =>" if key in fb.outputs else ""
+                if kind:
+                    raise self.fail(a, f"'{a.name}' is {kind}: {a.name} => variable")
+                names = {k: v.name for k, v in (fb.inputs | fb.in_outs).items()}
+                raise self.fail(a, f"{fb.name} has no input '{a.name}'{suggest(a.name, names)}")
+            if param.section == "in_out":
+                ref = self.lvalue(a.value)
+                if not same(ref.type, param.type):
+                    raise self.fail(
+                        a.value, f"VAR_IN_OUT '{a.name}' needs {param.type}, not {ref.type}"
+                    )
+                self.emit(indent, f"f__.{param.py} = {ref.code}")
+                after.append(f"{ref.code} = f__.{param.py}")
+                continue
+            value = self.expr(a.value)
+            what = f"input {a.name}"
+            self.emit(indent, f"f__.{param.py} = {self.store(value, param.type, a.value, what)}")
+        missing = [v.name for k, v in fb.in_outs.items() if k not in given]
+        if missing:
+            raise self.fail(s, f"VAR_IN_OUT '{missing[0]}' of {fb.name} must be given in the call")
+        self.emit(indent, "f__.run__(now__)")
+        for line in after:
+            self.emit(indent, line)
+
+    def is_variable(self, name: str) -> bool:
+        key = name.lower()
+        return key in self.pou.vars or (self.pou.kind != "FUNCTION" and key in self.globals)
+
+    # ---- storing: the wrap rule ----
+    def store(self, e: E, t: Any, node: Any, target: str = "") -> str:
+        """Code of ``e`` converted for storing into a ``t``; integers wrap to t's width here."""
+        problem = assign_problem(e.type, t, e.const if e.is_const else None, target)
+        if problem:
+            raise self.fail(node, problem)
+        if isinstance(t, Elementary):
+            if t.kind in ("int", "bits"):
+                if e.is_const:
+                    return repr(wrap_int(e.const, t))
+                if e.wrap or not widens(e.type, t):
+                    return _wrap_code(e.code, t)
+                return e.code
+            if t.kind == "real":
+                if e.is_const:
+                    return repr(float(e.const))
+                return e.code if e.type.kind == "real" else f"float({e.code})"
+            if t.kind == "string" and e.is_const:
+                return repr(e.const[: t.length])
+            if t.kind == "string" and t.length < 80:
+                return f"{e.code}[:{t.length}]"
+            return e.code
+        if isinstance(t, StructType | ArrayType):
+            if isinstance(t, ArrayType) and _contains_fb(t):
+                raise self.fail(node, "arrays of function block instances cannot be assigned")
+            return f"copy__({e.code})"
+        if isinstance(t, FbType):
+            raise self.fail(node, "function block instances cannot be assigned")
+        return e.code
+
+    # ---- expressions ----
+    def lvalue(self, node: Any) -> E:
+        if not isinstance(node, n.Name | n.Member | n.Index | n.Direct):
+            raise self.fail(node, "only a variable, an array element or a field can be assigned")
+        e = self.expr(node, as_target=True)
+        if e.var is not None and (e.var.constant or e.is_const):
+            raise self.fail(node, f"'{e.var.name}' is a CONSTANT and cannot be assigned")
+        if e.fb_member:
+            raise self.fail(
+                node,
+                f"'{_text(node)}' is a VAR_{e.fb_member.upper()} of the function "
+                "block; set inputs in the call: "
+                f"{_text(node.base)}({node.name} := ...)",
+            )
+        if e.var is not None and e.var.section == "result" and self.pou.name != e.var.name:
+            raise self.fail(node, f"'{e.var.name}' is a function")
+        if isinstance(e.type, EnumType) and e.var is None and e.is_const:
+            raise self.fail(node, f"'{_text(node)}' is an enumeration value, not a variable")
+        return e
+
+    def expr(self, node: Any, as_target: bool = False) -> E:
+        if isinstance(node, n.Literal):
+            return self.literal(node)
+        if isinstance(node, n.Name):
+            return self.name(node, as_target)
+        if isinstance(node, n.Direct):
+            return self.direct(node)
+        if isinstance(node, n.Member):
+            return self.member(node)
+        if isinstance(node, n.Index):
+            return self.index(node)
+        if isinstance(node, n.Binary):
+            return self.binary(node)
+        if isinstance(node, n.Unary):
+            return self.unary(node)
+        if isinstance(node, n.Call):
+            return self.call(node)
+        raise AssertionError(f"unknown expression {node!r}")
+
+    def literal(self, node: n.Literal) -> E:
+        try:
+            if node.kind == "int":
+                v = int_value(node.text)
+                return E(repr(v), ANY_INT, v)
+            if node.kind == "real":
+                v = float(node.text.replace("_", ""))
+                return E(repr(v), ANY_REAL, v)
+            if node.kind == "bool":
+                v = node.text.upper() == "TRUE"
+                return E(repr(v), BOOL, v)
+            if node.kind == "time":
+                v = time_ns(node.text)
+                return E(repr(v), TIME, v)
+            if node.kind == "string":
+                v = string_value(node.text)
+                return E(repr(v), STRING, v)
+        except ValueError as err:
+            raise self.fail(node, f"bad literal {node.text}: {err}") from None
+        prefix, body = node.text.split("#", 1)
+        up = prefix.upper()
+        if up in ELEMENTARY:
+            t = ELEMENTARY[up]
+            try:
+                if t.kind in ("int", "bits"):
+                    sign = -1 if body.startswith("-") else 1
+                    v = sign * int_value(body.lstrip("+-"))
+                    if not t.low <= v <= t.high:
+                        raise ValueError(f"{v} is out of range for {t} ({t.low}..{t.high})")
+                    return E(repr(v), t, v)
+                if t.kind == "real":
+                    v = float(body.replace("_", ""))
+                    return E(repr(v), t, v)
+                if t.kind == "bool":
+                    if body.upper() not in ("0", "1", "TRUE", "FALSE"):
+                        raise ValueError("a BOOL is 0, 1, TRUE or FALSE")
+                    v = body.upper() in ("1", "TRUE")
+                    return E(repr(v), BOOL, v)
+            except ValueError as err:
+                raise self.fail(node, f"bad literal {node.text}: {err}") from None
+            raise self.fail(node, f"typed literals of {up} are not supported")
+        enum = self.types.get(prefix.lower())
+        if isinstance(enum, EnumType):
+            if body.lower() not in enum.values:
+                names = {k: v[0] for k, v in enum.values.items()}
+                raise self.fail(node, f"{enum.name} has no value '{body}'{suggest(body, names)}")
+            v = enum.values[body.lower()][1]
+            return E(repr(v), enum, v)
+        raise self.fail(node, f"unknown type '{prefix}' in {node.text}")
+
+    def name(self, node: n.Name, as_target: bool = False) -> E:
+        key = node.name.lower()
+        pou = self.pou
+        var = pou.vars.get(key)
+        if var is None and key in self.globals:
+            if pou.kind == "FUNCTION":
+                raise self.fail(
+                    node, f"a FUNCTION cannot use the global '{node.name}'; pass it as an input"
+                )
+            if pou.kind != "CONST" or self.globals[key].constant:
+                var = self.globals[key]
+        if var is not None:
+            if var.const_value is not None and not as_target:
+                return E(repr(var.const_value), var.type, var.const_value, var=var)
+            if pou.kind == "CONST":
+                raise self.fail(
+                    node,
+                    f"'{node.name}' is not a constant; initial values and "
+                    "array bounds must be constants",
+                )
+            if var.section == "result" and pou.name.lower() != key:
+                raise self.fail(node, f"'{node.name}' is a function; call it: {node.name}(...)")
+            prefix = {"self": "self.", "global": "g__.", "local": ""}[var.scope]
+            return E(prefix + var.py, var.type, var=var)
+        if key in self.enum_values:
+            options = self.enum_values[key]
+            if len(options) > 1:
+                which = " or ".join(f"{t.name}#{node.name}" for t, _ in options)
+                raise self.fail(
+                    node, f"'{node.name}' is a value of several enumerations; write {which}"
+                )
+            enum, value = options[0]
+            return E(repr(value), enum, value)
+        candidates = {k: v.name for k, v in pou.vars.items()}
+        if pou.kind != "FUNCTION":
+            candidates |= {k: v.name for k, v in self.globals.items()}
+        if key in self.pous or key.upper() in stdlib.STANDARD_FBS:
+            raise self.fail(node, f"'{node.name}' is a POU or type, not a variable")
+        raise self.fail(node, f"unknown variable '{node.name}'{suggest(node.name, candidates)}")
+
+    def direct(self, node: n.Direct) -> E:
+        for var in list(self.pou.vars.values()) + list(self.globals.values()):
+            if var.address == node.address:
+                return self.name(n.Name(node.line, node.col, var.name))
+        size = re.match(r"%[IQM]([XBWDL]?)", node.address).group(1)
+        raise self.fail(
+            node,
+            f"no variable is declared AT {node.address}; declare one: "
+            f"name AT {node.address} : {_ADDRESS_TYPES[size]};",
+        )
+
+    def member(self, node: n.Member) -> E:
+        base = self.expr(node.base)
+        key = node.name.lower()
+        t = base.type
+        if isinstance(t, StructType):
+            f = t.fields.get(key)
+            if f is None:
+                names = {k: v.name for k, v in t.fields.items()}
+                raise self.fail(
+                    node, f"{t.name} has no field '{node.name}'{suggest(node.name, names)}"
+                )
+            return E(f"{base.code}.{f.py}", f.type, var=base.var)
+        if isinstance(t, FbType):
+            for section, vars_ in (("output", t.outputs), ("input", t.inputs)):
+                if key in vars_:
+                    v = vars_[key]
+                    return E(f"{base.code}.{v.py}", v.type, var=base.var, fb_member=section)
+            if key in t.internals or key in t.in_outs:
+                raise self.fail(
+                    node,
+                    f"'{node.name}' is internal to {t.name}; only its "
+                    "inputs and outputs are visible outside",
+                )
+            names = {k: v.name for k, v in (t.inputs | t.outputs).items()}
+            raise self.fail(
+                node, f"{t.name} has no output '{node.name}'{suggest(node.name, names)}"
+            )
+        raise self.fail(node, f"'{_text(node.base)}' is {type_name(t)}, which has no fields")
+
+    def index(self, node: n.Index) -> E:
+        base = self.expr(node.base)
+        t = base.type
+        code = base.code
+        indexes = list(node.indexes)
+        while indexes:
+            if not isinstance(t, ArrayType):
+                raise self.fail(node, f"'{_text(node.base)}' is {type_name(t)}, not an array")
+            for lo, hi in t.dims:
+                if not indexes:
+                    raise self.fail(
+                        node,
+                        f"'{_text(node.base)}' has {len(t.dims)} dimensions; "
+                        f"give {len(t.dims)} indexes",
+                    )
+                ix_node = indexes.pop(0)
+                ix = self.expr(ix_node)
+                if not (isinstance(ix.type, Elementary) and ix.type.kind in ("int", "bits")) and (
+                    not isinstance(ix.type, EnumType)
+                ):
+                    raise self.fail(
+                        ix_node, f"array index must be an integer, not {type_name(ix.type)}"
+                    )
+                if ix.is_const:
+                    if not lo <= ix.const <= hi:
+                        raise self.fail(ix_node, f"index {ix.const} is outside {lo}..{hi}")
+                    code += f"[{ix.const - lo}]"
+                elif _SIMPLE.match(ix.code):
+                    off = f"{ix.code} - {lo}" if lo else ix.code
+                    pid = self.pos_id(ix_node)
+                    code += f"[{off} if {lo} <= {ix.code} <= {hi} else oob__({ix.code}, {lo}, {hi}, {pid})]"  # noqa: E501
+                else:
+                    code += f"[ix__({ix.code}, {lo}, {hi}, {self.pos_id(ix_node)})]"
+            t = t.elem
+        return E(code, t, var=base.var)
+
+    def binary(self, node: n.Binary) -> E:
+        op = node.op
+        left = self.expr(node.left)
+        right = self.expr(node.right)
+        lt, rt = left.type, right.type
+        a, b = left.code, right.code
+
+        def bad(hint: str = "") -> StError:
+            return self.fail(
+                node, f"operator {op} cannot combine {type_name(lt)} and {type_name(rt)}{hint}"
+            )
+
+        if op in ("AND", "OR", "XOR"):
+            if lt is BOOL and rt is BOOL:
+                code = {"AND": f"({a} and {b})", "OR": f"({a} or {b})", "XOR": f"({a} != {b})"}[op]
+                return self.maybe_fold(code, BOOL, node, left, right)
+            t = common(lt, rt)
+            if t is None or not (isinstance(t, Elementary) and t.kind == "bits"):
+                hint = "; bitwise operators need BYTE, WORD, DWORD or LWORD" if is_num(t) else ""
+                raise bad(hint)
+            py = {"AND": "&", "OR": "|", "XOR": "^"}[op]
+            return self.maybe_fold(f"({a} {py} {b})", t, node, left, right)
+        if op in ("=", "<>", "<", ">", "<=", ">="):
+            t = common(lt, rt)
+            ordered = op not in ("=", "<>")
+            ok = t is not None and (
+                isinstance(t, Elementary) or (isinstance(t, EnumType) and not ordered)
+            )
+            if not ok or (t is BOOL and ordered):
+                raise bad()
+            py = {"=": "==", "<>": "!="}.get(op, op)
+            a, b = self.compare_operand(left), self.compare_operand(right)
+            return self.maybe_fold(f"({a} {py} {b})", BOOL, node, left, right)
+        if op in ("+", "-") and TIME in (lt, rt):
+            if lt is TIME and rt is TIME:
+                return self.maybe_fold(f"({a} {op} {b})", TIME, node, left, right)
+            raise bad("; TIME adds only to TIME")
+        if op in ("*", "/") and lt is TIME and is_num(rt) and rt.kind == "int":
+            code = f"({a} * {b})" if op == "*" else f"idiv__({a}, {b})"
+            return self.maybe_fold(code, TIME, node, left, right)
+        t = common(lt, rt)
+        # Arithmetic on bit strings (BYTE + 1) is not IEC but every PLC accepts it.
+        if t is None or not (is_num(t) or is_intlike(t)):
+            raise bad()
+        if op == "**":
+            rtype = LREAL if LREAL in (lt, rt) else REAL
+            return self.maybe_fold(f"expt__({a}, {b})", rtype, node, left, right)
+        if op == "MOD":
+            if t.kind not in ("int", "bits"):
+                raise bad("; MOD needs integers")
+            return self.maybe_fold(f"imod__({a}, {b})", t, node, left, right, wrap=False)
+        if op == "/":
+            if t.kind in ("int", "bits"):
+                return self.maybe_fold(f"idiv__({a}, {b})", t, node, left, right, wrap=True)
+            return self.maybe_fold(f"({a} / {b})", t, node, left, right)
+        wrap = t.kind in ("int", "bits")
+        return self.maybe_fold(f"({a} {op} {b})", t, node, left, right, wrap=wrap)
+
+    def compare_operand(self, e: E) -> str:
+        # An overflowing intermediate is wrapped before comparing, as the PLC would see it.
+        return _wrap_code(e.code, e.type) if e.wrap and e.type is not ANY_INT else e.code
+
+    def maybe_fold(self, code: str, t: Any, node: Any, *operands: E, wrap: bool = False) -> E:
+        if all(o.is_const for o in operands):
+            return self.fold(code, t, node)
+        return E(code, t, wrap=wrap)
+
+    def unary(self, node: n.Unary) -> E:
+        e = self.expr(node.operand)
+        t = e.type
+        if node.op == "NOT":
+            if t is BOOL:
+                return self.maybe_fold(f"(not {e.code})", BOOL, node, e)
+            if isinstance(t, Elementary) and t.kind == "bits":
+                return self.maybe_fold(f"(~{e.code} & {(1 << t.bits) - 1})", t, node, e)
+            raise self.fail(node, f"NOT needs BOOL or a bit string, not {type_name(t)}")
+        if not (is_num(t) or t is TIME):
+            raise self.fail(node, f"unary {node.op} needs a number, not {type_name(t)}")
+        if node.op == "+":
+            return e
+        if e.is_const:
+            return self.fold(f"(-{e.code})", t, node)
+        return E(f"(-{e.code})", t, wrap=t.kind == "int")
+
+    # ---- calls ----
+    def call(self, node: n.Call) -> E:
+        up = node.name.upper()
+        key = node.name.lower()
+        if self.pou.kind != "CONST" and self.is_variable(node.name):
+            var = self.pou.vars.get(key) or self.globals.get(key)
+            if isinstance(var.type, FbType):
+                raise self.fail(
+                    node,
+                    f"function block '{node.name}' must be called as a "
+                    f"statement: {node.name}(...); then read {node.name}.Q",
+                )
+            raise self.fail(node, f"'{node.name}' is a variable, not a function")
+        if key in self.pous:
+            pou = self.pous[key]
+            if pou.kind != "FUNCTION":
+                kind = "function block type" if pou.fbtype else "PROGRAM"
+                raise self.fail(
+                    node,
+                    f"'{node.name}' is a {kind}, not a function; declare an "
+                    f"instance (x : {node.name};) and call it as a statement",
+                )
+            return self.user_call(node, pou)
+        if up in stdlib.STANDARD_FBS:
+            raise self.fail(
+                node,
+                f"'{up}' is a function block type, not a function; declare an "
+                f"instance (t1 : {up};) and call it as a statement: t1(...);",
+            )
+        for a in node.args:
+            if a.target is not None:
+                raise self.fail(a, "only function blocks have outputs to bind with =>")
+        args = [self.expr(a.value) for a in node.args]
+        return self.std_call(node, up, args)
+
+    def user_call(self, node: n.Call, pou: Pou) -> E:
+        params = pou.inputs
+        values: dict[str, tuple[E, Any]] = {}
+        positional = [a for a in node.args if a.name is None]
+        named = [a for a in node.args if a.name is not None]
+        if positional and named:
+            raise self.fail(node, "give all arguments by name or all by position, not mixed")
+        if positional:
+            if len(positional) != len(params):
+                raise self.fail(
+                    node,
+                    f"{pou.name} takes {len(params)} argument"
+                    f"{'s' if len(params) != 1 else ''} "
+                    f"({', '.join(p.name for p in params)}), "
+                    f"not {len(positional)}",
+                )
+            for p, a in zip(params, positional, strict=True):
+                values[p.py] = (self.expr(a.value), a.value)
+        for a in named:
+            p = next((p for p in params if p.name.lower() == a.name.lower()), None)
+            if p is None or a.target is not None:
+                names = {p.name.lower(): p.name for p in params}
+                raise self.fail(a, f"{pou.name} has no input '{a.name}'{suggest(a.name, names)}")
+            values[p.py] = (self.expr(a.value), a.value)
+        codes = []
+        for p in params:
+            if p.py in values:
+                e, vnode = values[p.py]
+                problem = assign_problem(e.type, p.type, e.const if e.is_const else None)
+                if problem:
+                    raise self.fail(vnode, f"argument {p.name} of {pou.name}: {problem}")
+                codes.append(self.store(e, p.type, vnode))
+            else:
+                codes.append(self.init_code(p, node))
+        return E(f"{pou.py}({', '.join(codes)})", pou.result.type)
+
+    def std_call(self, node: n.Call, up: str, args: list[E]) -> E:
+        def need(count: int | tuple[int, int]) -> None:
+            lo, hi = (count, count) if isinstance(count, int) else count
+            if not lo <= len(args) <= hi:
+                what = str(lo) if lo == hi else f"{lo} or more" if hi > 99 else f"{lo}..{hi}"
+                raise self.fail(
+                    node, f"{up} takes {what} argument{'s' if hi != 1 else ''}, not {len(args)}"
+                )
+
+        def arg_of(i: int, pred, what: str) -> E:
+            e = args[i]
+            if not pred(e.type):
+                raise self.fail(
+                    node.args[i],
+                    f"argument {i + 1} of {up} must be {what}, not {type_name(e.type)}",
+                )
+            return e
+
+        def done(code: str, t: Any, wrap: bool = False) -> E:
+            return self.maybe_fold(code, t, node, *args, wrap=wrap)
+
+        def real_of(t: Any) -> Any:
+            return LREAL if t is LREAL else REAL
+
+        if up in _REAL_FUNCS:
+            need(1)
+            x = arg_of(0, is_num, "a number")
+            return done(f"{_REAL_FUNCS[up]}({x.code})", real_of(x.type))
+        if up == "ABS":
+            need(1)
+            x = arg_of(0, is_num, "a number")
+            return done(f"abs({x.code})", x.type, wrap=x.type.kind == "int")
+        if up == "EXPT":
+            need(2)
+            x, y = arg_of(0, is_num, "a number"), arg_of(1, is_num, "a number")
+            return done(f"expt__({x.code}, {y.code})", real_of(x.type))
+        if up in ("MIN", "MAX", "LIMIT"):
+            need(3 if up == "LIMIT" else (2, 999))
+            t = args[0].type
+            for i, a in enumerate(args[1:], 1):
+                t2 = common(t, a.type)
+                if t2 is None or not isinstance(t2, Elementary) or t2 is BOOL:
+                    raise self.fail(
+                        node.args[i], f"{up} cannot compare {type_name(t)} with {type_name(a.type)}"
+                    )
+                t = t2
+            codes = [a.code for a in args]
+            if up == "LIMIT":
+                return done(f"min(max({codes[1]}, {codes[0]}), {codes[2]})", t)
+            return done(f"{up.lower()}({', '.join(codes)})", t)
+        if up == "SEL":
+            need(3)
+            g = arg_of(0, lambda t: t is BOOL, "BOOL")
+            t = common(args[1].type, args[2].type)
+            if t is None:
+                raise self.fail(node, "SEL needs two inputs of the same type")
+            return done(f"({args[2].code} if {g.code} else {args[1].code})", t)
+        if up == "MUX":
+            need((2, 999))
+            k = arg_of(0, lambda t: isinstance(t, Elementary) and t.kind == "int", "an integer")
+            t = args[1].type
+            for a in args[2:]:
+                t = common(t, a.type)
+                if t is None:
+                    raise self.fail(node, "MUX needs inputs of the same type")
+            values = ", ".join(a.code for a in args[1:])
+            return E(f"mux__({k.code}, ({values},), {self.pos_id(node)})", t)
+        if up == "MOD":
+            need(2)
+            x = arg_of(0, lambda t: is_num(t) and t.kind == "int", "an integer")
+            y = arg_of(1, lambda t: is_num(t) and t.kind == "int", "an integer")
+            return done(f"imod__({x.code}, {y.code})", common(x.type, y.type) or DINT)
+        if up == "TRUNC":
+            need(1)
+            x = arg_of(0, lambda t: is_num(t), "a number")
+            return done(f"trunc__({x.code})", DINT, wrap=True)
+        if up == "MOVE":
+            need(1)
+            return args[0]
+        if up in ("SHL", "SHR", "ROL", "ROR"):
+            need(2)
+            x = arg_of(0, is_intlike, "a bit string or integer")
+            k = arg_of(1, lambda t: isinstance(t, Elementary) and t.kind == "int", "an integer")
+            t = x.type if x.type is not ANY_INT else ELEMENTARY["DWORD"]
+            bits, mask = t.bits, (1 << t.bits) - 1
+            code = {
+                "SHL": f"(({x.code} << {k.code}) & {mask})",
+                "SHR": f"(({x.code} & {mask}) >> {k.code})",
+                "ROL": f"rol__({x.code} & {mask}, {k.code}, {bits})",
+                "ROR": f"ror__({x.code} & {mask}, {k.code}, {bits})",
+            }[up]
+            return done(code, t, wrap=t.kind == "int")
+        is_str = lambda t: isinstance(t, Elementary) and t.kind == "string"  # noqa: E731
+        is_int = lambda t: isinstance(t, Elementary) and t.kind == "int"  # noqa: E731
+        if up == "LEN":
+            need(1)
+            return done(f"len({arg_of(0, is_str, 'a STRING').code})", INT)
+        if up == "CONCAT":
+            need((2, 999))
+            parts = [arg_of(i, is_str, "a STRING").code for i in range(len(args))]
+            return done("(" + " + ".join(parts) + ")", STRING)
+        if up in ("LEFT", "RIGHT"):
+            need(2)
+            s, k = arg_of(0, is_str, "a STRING"), arg_of(1, is_int, "an integer")
+            code = (
+                f"{s.code}[:max({k.code}, 0)]" if up == "LEFT" else f"right__({s.code}, {k.code})"
+            )
+            return done(code, STRING)
+        if up == "MID":
+            need(3)
+            s = arg_of(0, is_str, "a STRING")
+            ln, p = arg_of(1, is_int, "an integer"), arg_of(2, is_int, "an integer")
+            return done(f"mid__({s.code}, {ln.code}, {p.code})", STRING)
+        m = _CONVERSION.match(up)
+        if m and m.group(1) in ELEMENTARY and m.group(2) in ELEMENTARY:
+            need(1)
+            return self.conversion(node, args[0], ELEMENTARY[m.group(1)], ELEMENTARY[m.group(2)])
+        names = {
+            k.lower(): k
+            for k in (
+                *_REAL_FUNCS,
+                "ABS",
+                "EXPT",
+                "MIN",
+                "MAX",
+                "LIMIT",
+                "SEL",
+                "MUX",
+                "MOD",
+                "TRUNC",
+                "MOVE",
+                "SHL",
+                "SHR",
+                "ROL",
+                "ROR",
+                "LEN",
+                "CONCAT",
+                "LEFT",
+                "RIGHT",
+                "MID",
+                "INT_TO_REAL",
+                "REAL_TO_INT",
+                "DINT_TO_INT",
+                "INT_TO_DINT",
+            )
+        }
+        names |= {k: p.name for k, p in self.pous.items() if p.kind == "FUNCTION"}
+        raise self.fail(node, f"unknown function '{node.name}'{suggest(node.name, names)}")
+
+    def conversion(self, node: n.Call, x: E, src: Elementary, dst: Elementary) -> E:
+        problem = assign_problem(x.type, src, x.const if x.is_const else None)
+        if problem:
+            raise self.fail(node.args[0], f"{node.name.upper()} needs {src}: {problem}")
+        c, sk, dk = x.code, src.kind, dst.kind
+        if dk == "bool":
+            code = f"({c} != 0)" if sk != "string" else f"({c}.strip().upper() == 'TRUE')"
+        elif dk in ("int", "bits"):
+            code = {
+                "bool": f"int({c})",
+                "int": c,
+                "bits": c,
+                "real": f"r2i__({c})",
+                "time": f"idiv__({c}, 1000000)",
+                "string": f"s2i__({c})",
+            }[sk]
+            code = _wrap_code(code, dst)
+        elif dk == "real":
+            code = {
+                "bool": f"float({c})",
+                "int": f"float({c})",
+                "bits": f"float({c})",
+                "real": c,
+                "time": f"({c} / 1e6)",
+                "string": f"s2r__({c})",
+            }[sk]
+        elif dk == "time":
+            if sk == "string":
+                raise self.fail(node, "STRING_TO_TIME is not supported")
+            code = {
+                "bool": f"int({c}) * 1000000",
+                "int": f"({c} * 1000000)",
+                "bits": f"({c} * 1000000)",
+                "real": f"r2i__({c} * 1e6)",
+                "time": c,
+            }[sk]
+        else:  # string
+            code = {
+                "bool": f"('TRUE' if {c} else 'FALSE')",
+                "int": f"str({c})",
+                "bits": f"str({c})",
+                "real": f"repr(float({c}))",
+                "time": f"('T#' + str(idiv__({c}, 1000000)) + 'ms')",
+                "string": c,
+            }[sk]
+        return self.maybe_fold(code, dst, node, x)
+
+
+def _wrap_code(code: str, t: Any) -> str:
+    if not (isinstance(t, Elementary) and t.kind in ("int", "bits")) or t is ANY_INT:
+        return code
+    mask = (1 << t.bits) - 1
+    if t.signed:
+        half = 1 << (t.bits - 1)
+        return f"((({code}) + {half}) & {mask}) - {half}"
+    return f"(({code}) & {mask})"
+
+
+def _contains_fb(t: Any) -> bool:
+    while isinstance(t, ArrayType):
+        t = t.elem
+    return isinstance(t, FbType)
+
+
+def _with(target: Any, /, **fields: Any) -> Any:
+    for k, v in fields.items():
+        setattr(target, k, v)
+    return target
+
+
+def _text(node: Any) -> str:
+    """The ST text of a variable reference, for messages."""
+    if isinstance(node, n.Name):
+        return node.name
+    if isinstance(node, n.Member):
+        return f"{_text(node.base)}.{node.name}"
+    if isinstance(node, n.Index):
+        return f"{_text(node.base)}[...]"
+    if isinstance(node, n.Direct):
+        return node.address
+    return "expression"
