@@ -7,6 +7,7 @@ import random
 import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from twin.control import SoftPLC
@@ -477,6 +478,52 @@ def scan_ratio(scans: int, repeats: int) -> dict[str, Any]:
     }
 
 
+SORTING = Path(__file__).resolve().parent.parent / "scenarios" / "sorting_station"
+STATION_TARGET_RTF = 20.0
+
+
+def station_rtf(horizon: str, repeats: int) -> dict[str, Any]:
+    """Real-time factor of the sorting station in lock-step: physics belt, pushers, light
+    barriers and the soft PLC scanning every 10 ms, no recording. The PLC's share is the wall
+    time inside the controller's scans (inputs written, program run, outputs read)."""
+    from twin.builder import build
+    from twin.scenario import load_scenario
+
+    loaded = load_scenario(SORTING / "sorting_station.yaml", [f"run.horizon={horizon}"])
+    factors, shares, sorted_boxes = [], [], 0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        plant = build(loaded)
+        controller = plant.scan.controller
+        scan = controller.scan
+        inside = [0.0]
+
+        def timed(time_s, inputs, scan=scan, inside=inside):
+            t0 = time.perf_counter()
+            try:
+                return scan(time_s, inputs)
+            finally:
+                inside[0] += time.perf_counter() - t0
+
+        controller.scan = timed
+        result = plant.run()
+        wall = time.perf_counter() - started
+        factors.append(result.end_s / wall)
+        shares.append(inside[0] / wall)
+        elements = plant.line.elements
+        sorted_boxes = elements["chute_tall"].count + elements["chute_flat"].count
+        steps = plant.world.steps
+    return {
+        "horizon_s": result.end_s,
+        "rtf": statistics.median(factors),
+        "rtf_range": (min(factors), max(factors)),
+        "plc_share": statistics.median(shares),
+        "scans": plant.scan.scans,
+        "steps": steps,
+        "sorted": sorted_boxes,
+    }
+
+
 def markdown(r: dict[str, Any]) -> str:
     return f"""## Soft PLC scan speed (`benchmarks/soft_plc.py`)
 
@@ -510,6 +557,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scans", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--markdown", help="also write the results as a Markdown section here")
+    parser.add_argument("--station-horizon", default="5min", help="sorting station run length")
+    parser.add_argument("--station-repeats", type=int, default=3)
     args = parser.parse_args(argv)
     try:
         r = scan_ratio(args.scans, args.repeats)
@@ -523,6 +572,15 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio twin/hand-written:   {r['ratio']:8.2f}  (scan alone {r['scan_only_ratio']:.2f}; "
         f"target <= {TARGET_RATIO:g})"
     )
+    if args.station_repeats > 0:
+        station = station_rtf(args.station_horizon, args.station_repeats)
+        low, high = station["rtf_range"]
+        print(
+            f"sorting station: {station['rtf']:.1f}x real time ({low:.1f}-{high:.1f}; target >= "
+            f"{STATION_TARGET_RTF:g}), PLC {station['plc_share']:.0%} of the wall time, "
+            f"{station['scans']} scans, {station['steps']} physics steps, "
+            f"{station['sorted']} boxes sorted in {station['horizon_s']:.0f} s"
+        )
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
             f.write(markdown(r))
