@@ -35,6 +35,22 @@ class Waiter:
             self.fn(self)
 
 
+class Command:
+    """A controller's bool command to an element (start, release): its level, and whether a
+    write raised it — elements act on the rising edge, as machines take a start pulse."""
+
+    __slots__ = ("level",)
+
+    def __init__(self) -> None:
+        self.level = False
+
+    def rises(self, value) -> bool:
+        """Take the new level; True if it went from off to on."""
+        rising = bool(value) and not self.level
+        self.level = bool(value)
+        return rising
+
+
 class Element:
     """Base of line elements. Subclasses define ``can_accept``, ``accept`` and ``content``."""
 

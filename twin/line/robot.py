@@ -76,9 +76,7 @@ class Robot(Station):
         if name != "start":
             super().command(name, value)
             return
-        rising = bool(value) and not self.start_signal
-        self.start_signal = bool(value)
-        if rising:
+        if self.start_command.rises(value):
             self.armed = True
             self.done = False
             self._room_freed()  # a sender waiting for the robot may hand over now

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twin.line.element import Element, Waiter
+from twin.line.element import Command, Element, Waiter
 from twin.line.states import BLOCKED, IDLE, WORKING, StateClock
 
 
@@ -31,7 +31,7 @@ class Source(Element):
         self._type_stream = line.stream(element_id, "part_type") if len(mix) > 1 else None
         # Commanded (its `release` bound to a tag), it sends one part per rising edge.
         self.commanded = element_id in line.commanded
-        self.release_signal = False
+        self.release_command = Command()
         self.blocked = False
         if self.commanded:
             first = IDLE
@@ -103,15 +103,14 @@ class Source(Element):
         if name == "count":
             return self.created
         if name == "release":
-            return self.release_signal
+            return self.release_command.level
         return super().signal(name)
 
     def command(self, name: str, value) -> None:
         if name != "release":
             super().command(name, value)
             return
-        rising = bool(value) and not self.release_signal
-        self.release_signal = bool(value)
+        rising = self.release_command.rises(value)
         # A release while the last part still waits for room is not counted (no queue of
         # releases): `blocked` tells the controller to wait.
         if rising and not self.blocked and not self._exhausted():

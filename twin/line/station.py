@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from twin.line.element import Element
+from twin.line.element import Command, Element
 from twin.line.states import (
     BLOCKED,
     DOWN,
@@ -130,7 +130,7 @@ class Station(Element):
             self.states = (*self.states, IDLE)
         self.watch_cycles = False  # whether cycle_ended() wants to hear of each part leaving
         self.start_waiting: deque = deque()  # places whose part waits for `start`
-        self.start_signal = False
+        self.start_command = Command()
         self.parts_finished = 0
         self.parts_started = 0
         self.parts_inside = 0
@@ -170,16 +170,14 @@ class Station(Element):
         if name == "count":
             return self.parts_finished
         if name == "start":
-            return self.start_signal
+            return self.start_command.level
         return super().signal(name)
 
     def command(self, name: str, value) -> None:
         if name != "start":
             super().command(name, value)
             return
-        rising = bool(value) and not self.start_signal
-        self.start_signal = bool(value)
-        if rising and self.start_waiting:
+        if self.start_command.rises(value) and self.start_waiting:
             self.start_waiting.popleft().succeed()
 
     def cycle_ended(self) -> None:
