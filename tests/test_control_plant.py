@@ -277,3 +277,95 @@ def test_a_controller_that_writes_a_sensor_is_stopped_with_the_reason():
     plant.run()
     assert plant.scan.stopped
     assert "output 'belt.exit' is not an actuator tag; actuators: belt.run" in plant.scan.fault
+
+
+BELT_PLC = """\
+PROGRAM Belt
+VAR
+    at_end AT %IX0.0 : BOOL;
+    motor AT %QX0.0 : BOOL;
+    parts_out AT %IW1 : INT;
+END_VAR
+VAR_INPUT
+    count : DINT;
+END_VAR
+VAR_OUTPUT
+    speed : REAL;
+END_VAR
+    motor := NOT at_end OR parts_out < 100;
+END_PROGRAM
+"""
+
+
+def plc_scenario(tmp_path, tags: str) -> str:
+    (tmp_path / "belt.st").write_text(BELT_PLC)
+    return textwrap.dedent(
+        f"""\
+        name: belt plc
+        run: {{horizon: 20s}}
+        elements:
+          feed: {{type: source, interarrival: 0.2s, limit: 1}}
+          belt: {{type: conveyor, length: 3, speed: 0.5, capacity: 5}}
+          done: {{type: sink}}
+        flow: [feed -> belt -> done]
+        control:
+          plc: {tmp_path / "belt.st"}
+          tags:
+        """
+    ) + textwrap.indent(textwrap.dedent(tags), "    ")
+
+
+def test_tags_bind_to_direct_addresses_of_a_plc_program(tmp_path):
+    text = plc_scenario(
+        tmp_path, """belt.run: "%QX0.0"\nbelt.exit: "%ix0.0"\ndone.count: "%IW1"\n"""
+    )
+    plant = build(scenario(text))
+    result = plant.run()
+    assert result.lead_times_s == pytest.approx([6.0])
+    assert plant.scan.controller.plc.read("parts_out") == 1
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    [
+        (
+            "belt.run: motr\n",
+            "the program has no variable 'motr'; did you mean 'motor'?",
+        ),
+        ('belt.run: "%QX0.1"\n', "no variable of the program is AT %QX0.1; declared addresses"),
+        (
+            "belt.run: speed\n",
+            "belt.run is bool but variable speed is REAL; bind it to a variable of type BOOL",
+        ),
+        (
+            "done.count: speed\n",
+            "done.count is int32 but variable speed is REAL",
+        ),
+        (
+            "belt.exit: motor\n",
+            "sensor belt.exit would write motor, an output of the program",
+        ),
+        (
+            "belt.run: at_end\n",
+            "actuator belt.run would read at_end, an input of the program",
+        ),
+        (
+            "belt.run: count\n",
+            "belt.run is bool but variable count is DINT",
+        ),
+    ],
+    ids=[
+        "unknown",
+        "unknown-address",
+        "bool-to-real",
+        "int-to-real",
+        "sensor-to-output",
+        "actuator-from-input",
+        "bool-to-dint",
+    ],
+)
+def test_a_tag_bound_to_a_variable_that_does_not_fit_is_refused_at_load(tmp_path, tags, message):
+    with pytest.raises(ScenarioError) as caught:
+        scenario(plc_scenario(tmp_path, tags))
+    assert message in caught.value.message
+    assert caught.value.path.endswith(".var")
