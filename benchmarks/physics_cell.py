@@ -75,7 +75,7 @@ class Measurement:
 
     @property
     def hooks_s(self) -> float:
-        """Per-step work other than the physics step and IK: motion setpoints, program
+        """Per-step work other than the physics step and IK: motion arrival checks, program
         segments, contact and part-loss checks, belt drives and sensors, pose sampling."""
         return self.world_step_s - self.physics_s - self.ik_in_steps_s
 
@@ -399,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     console.print(
         "physics: pybullet.stepSimulation; IK: pybullet.calculateInverseKinematics (motions and "
-        "reach checks); step hooks: the rest of World.step (motion setpoints, pick-and-place "
+        "reach checks); step hooks: the rest of World.step (motions' arrival, pick-and-place "
         "programs, contact and part-loss checks, belt drives and light barriers, pose sampling, "
         "watches); clock, line: the rest "
         "of the run (the clock's process, SimPy, the line's elements, starting each cycle). "

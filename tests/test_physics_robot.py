@@ -9,7 +9,7 @@ import re
 import pybullet as p
 import pytest
 
-from twin.physics.robot import PickAndPlace, Robot
+from twin.physics.robot import ParallelGripper, PickAndPlace, Robot
 from twin.physics.world import PartType, PhysicsError, World
 
 # A static table (mass 0 makes Bullet treat the body as fixed), 20 cm high, in front of the robot.
@@ -29,12 +29,14 @@ def cell():
     point; the worlds are closed after the test."""
     worlds: list[World] = []
 
-    def make(model="kuka_iiwa", speed_rad_s=1.0, pick_m=KUKA_PICK_M, table_x_m=0.6):
+    def make(
+        model="kuka_iiwa", speed_rad_s=1.0, pick_m=KUKA_PICK_M, table_x_m=0.6, gripper="suction"
+    ):
         world = World()
         worlds.append(world)
         world.add_part(TABLE, (table_x_m, 0.0, TABLE_TOP_M / 2))
         box = world.add_part(BOX, pick_m)
-        robot = Robot(world, "cell.robot", model, joint_speed_rad_s=speed_rad_s)
+        robot = Robot(world, "cell.robot", model, joint_speed_rad_s=speed_rad_s, gripper=gripper)
         return world, robot, box
 
     yield make
@@ -234,6 +236,53 @@ def test_bad_robot_settings_are_refused_with_the_fix():
         Robot(world, "cell.robot", "ur5")
     with pytest.raises(PhysicsError, match="joint speed 0 rad/s is not allowed"):
         Robot(world, "cell.robot", joint_speed_rad_s=0)
-    with pytest.raises(PhysicsError, match="gripper 'parallel' is not supported yet; use suction"):
-        Robot(world, "cell.robot", gripper="parallel")
+    with pytest.raises(PhysicsError, match="gripper 'magnet' is not known; use one of suction"):
+        Robot(world, "cell.robot", gripper="magnet")
+    with pytest.raises(PhysicsError, match="gripper 'parallel' does not fit model 'franka_panda'"):
+        Robot(world, "cell.robot", "franka_panda", gripper="parallel")
     world.close()
+
+
+def test_a_parallel_gripper_carries_a_box_back_and_forth_by_friction_alone(cell):
+    # Three cycles, each carrying the box from where the last one set it down to the other
+    # point. The box is held only by the squeeze of the finger pads: if it slipped out it
+    # would fall to the floor or end up away from the place point.
+    world, robot, box = cell(speed_rad_s=1.5, gripper="parallel")
+    points = [KUKA_PICK_M, KUKA_PLACE_M]
+    lowest_z_m = [math.inf]
+
+    def watch():
+        lowest_z_m[0] = min(lowest_z_m[0], world.pose(box)[0][2])
+
+    for cycle in range(3):
+        pick_m, place_m = points[cycle % 2], points[(cycle + 1) % 2]
+        program = PickAndPlace(robot, box, pick_m, place_m)
+        run(world, program, watch)
+        world.step(60)
+        position, orientation = world.pose(box)
+        assert math.dist(position, place_m) < 0.005, cycle
+        assert abs(p.getEulerFromQuaternion(orientation)[0]) < 0.01
+        assert robot.holding is None
+        # Gripping takes as long as the fingers take to close on the 10 cm box: 1.5 cm
+        # each at 0.2 m/s, plus the few steps they need to stop against it.
+        closing_s = (ParallelGripper.OPENING_M - BOX.size_m[1]) / 2 / 0.2
+        assert closing_s <= program.segment_s["grip"] <= closing_s + 0.1
+    assert lowest_z_m[0] > ON_TABLE_M - 0.002  # never dropped
+
+
+def test_a_part_wider_than_the_open_fingers_is_refused_with_the_widths(cell):
+    world, robot, box = cell(gripper="parallel")
+    with pytest.raises(PhysicsError) as refused:
+        robot.check_part_fits((0.2, 0.2, 0.1), "crate")
+    message = str(refused.value)
+    assert "cell.robot: part type 'crate' is 0.200 m wide" in message
+    assert "opening of 0.120 m" in message
+    assert "suction gripper" in message
+    robot.check_part_fits(BOX.size_m, "box")  # a 10 cm cube fits
+
+    # A crate put where the box was is refused before the robot moves, with its width.
+    world.remove(box)
+    crate = world.add_part(PartType(size_m=(0.2, 0.2, 0.1)), KUKA_PICK_M)
+    with pytest.raises(PhysicsError, match=rf"part {crate} is 0\.200 m wide across the parallel"):
+        PickAndPlace(robot, crate, KUKA_PICK_M, KUKA_PLACE_M)
+    assert not robot.moving

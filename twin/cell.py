@@ -130,9 +130,14 @@ class RobotCell:
                 spec.joint_speed_rad_per_s,
                 spec.gripper,
             )
+            size_m = part_type.size_m
+            self.robot.check_part_fits(
+                size_m, part_type.name or "{:g} x {:g} x {:g} m".format(*size_m)
+            )
+            tool_above_m = self.robot.tool_above_centre_m(half_height_m)
             for name, centre in (("pick", self.pick_m), ("place", self.place_m)):
-                top = (centre[0], centre[1], centre[2] + half_height_m)
-                self.robot.check_reachable(top, f"{name} location")
+                at = (centre[0], centre[1], centre[2] + tool_above_m)
+                self.robot.check_reachable(at, f"{name} location")
         except PhysicsError as error:
             raise ScenarioError(
                 str(error).removeprefix(f"{element_id}: "), path=f"elements.{element_id}"
@@ -209,10 +214,11 @@ class RobotCell:
         touching = self.robot.touching() - {program.part_body}
         if program.segment == "move" and self.robot.holding is not None:
             # Carried high over the cell, the part itself must touch nothing but the tool.
+            own = self.robot.bodies
             touching |= {
                 contact[2]
                 for contact in self.world.contacts(program.part_body)
-                if contact[2] != self.robot.body
+                if contact[2] not in own
             }
         if touching and not self._collided:
             self._collided = True

@@ -188,22 +188,21 @@ class Belt:
 
     # Parts ---------------------------------------------------------------------------------
 
-    def _contacts(self) -> dict[int, list]:
-        """Each part touching the surface (a movable body's base) with ``[normal force the
-        surface carried for it in the last step, its dynamics info]``, in contact order."""
-        found: dict[int, list] = {}
-        client = self.world.client
-        for contact in p.getContactPoints(bodyA=self.surface, physicsClientId=client):
-            body, link, distance, normal_force = contact[2], contact[4], contact[8], contact[9]
-            if link != -1 or distance > CONTACT_TOLERANCE_M:
+    def _contacts(self) -> dict[int, float]:
+        """Each part touching the surface (a movable body's base) with the normal force the
+        surface carried for it in the last step, in contact order."""
+        found: dict[int, float] = {}
+        dynamics = self.world.dynamics
+        for contact in p.getContactPoints(bodyA=self.surface, physicsClientId=self.world.client):
+            if contact[4] != -1 or contact[8] > CONTACT_TOLERANCE_M:
                 continue
-            entry = found.get(body)
-            if entry is None:
-                info = self.world.dynamics(body)
-                if info[0] <= 0:
+            body = contact[2]
+            normal_force = found.get(body)
+            if normal_force is None:
+                if dynamics(body)[0] <= 0:
                     continue  # a fixed body (a stopper, a robot base) is no part
-                entry = found[body] = [0.0, info]
-            entry[0] += normal_force
+                normal_force = 0.0
+            found[body] = normal_force + contact[9]
         return found
 
     def parts_on(self) -> list[int]:
@@ -227,28 +226,31 @@ class Belt:
         if not contacts:
             return
         client = self.world.client
+        dynamics = self.world.dynamics
         dt = self.world.step_s
         speed = self.surface_speed_m_per_s
         ux, uy, _ = self.direction
-        for body, (normal_force, info) in contacts.items():
+        belt_vx, belt_vy = speed * ux, speed * uy
+        for body, normal_force in contacts.items():
             if normal_force <= 0:
                 continue
-            mass, mu = info[0], info[1] * self.friction
+            mass, part_friction, inertia = dynamics(body)[:3]
+            mu = part_friction * self.friction
             if mu <= 0:
                 continue
             dv_max = mu * normal_force / mass * dt
             (vx, vy, vz), (wx, wy, wz) = p.getBaseVelocity(body, physicsClientId=client)
-            slip_x, slip_y = vx - speed * ux, vy - speed * uy
+            slip_x, slip_y = vx - belt_vx, vy - belt_vy
             slip = math.hypot(slip_x, slip_y)
             keep = max(0.0, 1.0 - dv_max / slip) if slip > 0 else 0.0
-            izz = info[2][2]
+            izz = inertia[2]
             if izz > 0 and wz != 0:
                 dw_max = dv_max / math.sqrt(izz / mass)
                 wz = math.copysign(max(0.0, abs(wz) - dw_max), wz)
             p.resetBaseVelocity(
                 body,
-                [speed * ux + keep * slip_x, speed * uy + keep * slip_y, vz],
-                [wx, wy, wz],
+                (belt_vx + keep * slip_x, belt_vy + keep * slip_y, vz),
+                (wx, wy, wz),
                 physicsClientId=client,
             )
 

@@ -1,4 +1,4 @@
-"""Robot arms in the physics world: speed-limited IK motions, a suction gripper, pick-and-place."""
+"""Robot arms in the physics world: speed-limited IK motions, grippers, pick-and-place."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ GRIP_DISTANCE_M = 0.03
 ARRIVED_RAD = 0.002
 STILL_RAD_S = 0.02
 # Position-control gain per step: the share of the remaining error the motor corrects each step.
-# The default (0.1) lags a moving setpoint by several steps; 0.3 tracks it closely and still
-# settles without ringing at 240 Hz.
+# Far from its goal a joint runs at its speed cap; within the last ~0.02 rad the gain takes over
+# and closes the rest by 30 % a step, which settles in ~12 steps without ringing at 240 Hz.
 POSITION_GAIN = 0.3
 VELOCITY_GAIN = 1.0
 IK_ROUNDS = 4
@@ -42,10 +42,15 @@ class ArmModel:
     shoulder_height_m: float
     # Datasheet reach from the shoulder to the flange; a quick upper bound before running IK.
     reach_m: float
+    # From the tool link's frame along its z axis to the flange face a gripper is mounted on
+    # (None: the model's tool link is inside its own hand, no other gripper fits).
+    flange_m: float | None = None
 
 
 ARM_MODELS = {
-    "kuka_iiwa": ArmModel("lbr_iiwa_link_7", 0.06, (0, 0.4, 0, -1.6, 0, 1.1416, 0), 0.36, 0.8),
+    "kuka_iiwa": ArmModel(
+        "lbr_iiwa_link_7", 0.06, (0, 0.4, 0, -1.6, 0, 1.1416, 0), 0.36, 0.8, flange_m=0.045
+    ),
     "franka_panda": ArmModel(
         "panda_grasptarget", 0.02, (0, -0.785, 0, -2.356, 0, 1.571, 0.785, 0, 0), 0.333, 0.855
     ),
@@ -59,54 +64,73 @@ def _fmt(position_m) -> str:
 
 class JointMotion:
     """A synchronous point-to-point motion: all joints start and arrive together, the joint
-    with the longest travel at the speed limit, the others proportionally slower."""
+    with the longest travel at the speed limit, the others proportionally slower.
+
+    Bullet's own position motors run it: each joint's target is the goal and its motor's speed
+    is capped at that joint's share of the limit (``maxVelocity``, which caps the velocity the
+    motor asks of the solver), so the joints move at constant speed and slow down together in
+    the last few milliseconds. One command per motion, none per step.
+    """
+
+    # A joint with (almost) nothing to travel still gets this share of the limit, so that its
+    # motor can hold the goal against small disturbances; Bullet ignores a cap of 0.
+    MIN_SHARE = 1e-3
 
     def __init__(self, start_rad, goal_rad, speed_rad_s: float, step_s: float) -> None:
         self.start_rad = tuple(start_rad)
         self.goal_rad = tuple(goal_rad)
-        self.travel_rad = max(abs(g - s) for s, g in zip(start_rad, goal_rad, strict=True))
+        travels_rad = [abs(g - s) for s, g in zip(start_rad, goal_rad, strict=True)]
+        self.travel_rad = max(travels_rad)
         self.duration_s = self.travel_rad / speed_rad_s
-        self.step_s = step_s
-        self.steps = 0
-        rate = 1.0 / self.duration_s if self.duration_s > 0 else 0.0
-        self._velocity_rad_s = tuple(
-            (g - s) * rate for s, g in zip(start_rad, goal_rad, strict=True)
+        # Whole steps the joint with the longest travel needs at the limit; before then no
+        # joint can have arrived.
+        self.duration_steps = math.ceil(self.duration_s / step_s - 1e-9)
+        floor_rad_s = speed_rad_s * self.MIN_SHARE
+        self.joint_speeds_rad_s = tuple(
+            max(floor_rad_s, travel * speed_rad_s / self.travel_rad)
+            if self.travel_rad > 0
+            else floor_rad_s
+            for travel in travels_rad
         )
 
-    def advance(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """Setpoint (positions, velocities) at the end of the next step."""
-        self.steps += 1
-        t_s = self.steps * self.step_s
-        if t_s >= self.duration_s:
-            return self.goal_rad, (0.0,) * len(self.goal_rad)
-        share = t_s / self.duration_s
-        positions = tuple(
-            s + (g - s) * share for s, g in zip(self.start_rad, self.goal_rad, strict=True)
-        )
-        return positions, self._velocity_rad_s
 
-    @property
-    def setpoint_done(self) -> bool:
-        return self.steps * self.step_s >= self.duration_s
+GRIPPERS = ("suction", "parallel")
 
 
 class SuctionGripper:
     """A suction cup on a robot's tool link: a part under the cup is held by a fixed constraint
-    (Bullet has no suction; parallel-jaw grasps slip in it), released by removing it."""
+    (Bullet has no suction), released by removing it."""
+
+    body = None  # no body of its own: the cup is part of the arm's tool link
 
     def __init__(self, robot: Robot) -> None:
         self._robot = robot
         self._constraint: int | None = None
         self.held: int | None = None
 
+    def refusal(self, body: int) -> str | None:
+        """Why the part cannot be gripped where it is now (None: it can)."""
+        tool = self._robot.tool_position_m()
+        low, high = p.getAABB(body, physicsClientId=self._robot.world.client)
+        over_part = low[0] <= tool[0] <= high[0] and low[1] <= tool[1] <= high[1]
+        if not over_part or abs(tool[2] - high[2]) > GRIP_DISTANCE_M:
+            return f"part {body} is not under the suction cup at {_fmt(tool)}"
+        return None
+
+    def holds(self) -> bool:
+        return self.held is not None
+
+    def settled(self) -> bool:
+        return True  # the vacuum's build-up is the program's fixed dwell
+
+    def link_poses(self) -> dict:
+        return {}
+
     def grip(self, body: int) -> bool:
         if self.held is not None:
             return self.held == body
         robot, client = self._robot, self._robot.world.client
-        tool = robot.tool_position_m()
-        low, high = p.getAABB(body, physicsClientId=client)
-        over_part = low[0] <= tool[0] <= high[0] and low[1] <= tool[1] <= high[1]
-        if not over_part or abs(tool[2] - high[2]) > GRIP_DISTANCE_M:
+        if self.refusal(body) is not None:
             return False
         # Hold the part where it is now, relative to the tool link: no jump when attaching.
         # Constraint frames are relative to the centres of mass of link and part.
@@ -145,6 +169,185 @@ class SuctionGripper:
         self.held = None
 
 
+class ParallelGripper:
+    """A two-finger parallel gripper (``assets/parallel_gripper.urdf``) on a robot's flange.
+
+    The gripper is a body of its own, held on the flange by a fixed constraint. Its fingers are
+    geared to each other (a real gripper's rack and pinion: they move symmetrically, so a part
+    gripped off-centre is centred rather than shoved along) and closed by position control
+    towards fully shut with a force limit: they stop on the part and squeeze it with that
+    force, and the part is held by the friction of the pads alone, not by a constraint.
+    """
+
+    URDF = "parallel_gripper.urdf"
+    # From the mounting face to the middle of the finger pads, and on to the fingertips.
+    GRASP_DEPTH_M = 0.09
+    FINGERTIPS_BELOW_GRASP_M = 0.02
+    OPENING_M = 0.13  # between the pads, fully open
+    STROKE_M = 0.06  # each finger's travel from open to shut
+    # Each finger squeezes with this force: with the pads' friction (1.5 against a part's 0.8:
+    # 1.2) two fingers hold 96 N, about 20 times the weight of a 0.5 kg part. With half that,
+    # a box slid 2 mm along the pads per cycle under the jerks of a 1.5 rad/s arm; with this,
+    # 0.2 mm.
+    GRIP_FORCE_N = 40.0
+    PAD_FRICTION = 1.5
+    FINGER_SPEED_M_PER_S = 0.2
+    # Fingers slower than this (5 % of their speed) have stopped: on the part, or open. Squeezed
+    # against a part they keep creeping by a millimetre a second for a while as the contact
+    # settles, which is holding, not closing.
+    STILL_M_PER_S = 0.01
+    MOUNT_FORCE_N = 5000.0
+    # A part must leave this much room between it and each open finger to be gripped.
+    CLEARANCE_M = 0.005
+
+    def __init__(self, robot: Robot) -> None:
+        self._robot = robot
+        world, client = robot.world, robot.world.client
+        flange_m = robot.arm.flange_m
+        link_position, link_orientation = robot._tool_link_pose()
+        position, orientation = p.multiplyTransforms(
+            link_position, link_orientation, (0, 0, flange_m), (0, 0, 0, 1)
+        )
+        self.body = world.load(self.URDF, position, orientation, fixed=False)
+        self._fingers = [0, 1]
+        mount = p.createConstraint(
+            robot.body,
+            robot.tool_link,
+            self.body,
+            -1,
+            p.JOINT_FIXED,
+            [0, 0, 0],
+            [0, 0, flange_m],
+            [0, 0, 0],
+            physicsClientId=client,
+        )
+        p.changeConstraint(mount, maxForce=self.MOUNT_FORCE_N, physicsClientId=client)
+        gear = p.createConstraint(
+            self.body,
+            0,
+            self.body,
+            1,
+            p.JOINT_GEAR,
+            [0, 1, 0],
+            [0, 0, 0],
+            [0, 0, 0],
+            physicsClientId=client,
+        )
+        p.changeConstraint(gear, gearRatio=-1, maxForce=200, erp=0.2, physicsClientId=client)
+        # The palm sits on the flange: arm and gripper must not collide with each other.
+        for arm_link in range(-1, p.getNumJoints(robot.body, physicsClientId=client)):
+            for link in (-1, 0, 1):
+                p.setCollisionFilterPair(
+                    robot.body, self.body, arm_link, link, 0, physicsClientId=client
+                )
+        for finger in self._fingers:
+            p.changeDynamics(
+                self.body, finger, lateralFriction=self.PAD_FRICTION, physicsClientId=client
+            )
+        self.held: int | None = None
+        self._target_m = 0.0
+        self._commanded_step = 0
+        self._command(0.0)
+        self._link_names = ["gripper", "finger_left", "finger_right"]
+
+    def _command(self, target_m: float) -> None:
+        client = self._robot.world.client
+        for finger in self._fingers:
+            p.setJointMotorControl2(
+                self.body,
+                finger,
+                p.POSITION_CONTROL,
+                targetPosition=target_m,
+                force=self.GRIP_FORCE_N,
+                maxVelocity=self.FINGER_SPEED_M_PER_S,
+                physicsClientId=client,
+            )
+        self._target_m = target_m
+        self._commanded_step = self._robot.world.solver_steps
+
+    def width_across_m(self, body: int) -> float:
+        """How wide the box ``body`` is across the fingers, as it lies now."""
+        client = self._robot.world.client
+        size_m = p.getCollisionShapeData(body, -1, physicsClientId=client)[0][3]
+        _, part_orientation = p.getBasePositionAndOrientation(body, physicsClientId=client)
+        # Wherever the arm is, it grips with the tool pointing down at its fixed heading.
+        closing = p.rotateVector(self._robot._down, (0, 1, 0))
+        part_axes = p.getMatrixFromQuaternion(part_orientation)
+        return sum(
+            abs(sum(closing[row] * part_axes[3 * row + column] for row in range(3)))
+            * size_m[column]
+            for column in range(3)
+        )
+
+    def refusal(self, body: int) -> str | None:
+        """Why the part cannot be gripped where it is now (None: it can)."""
+        client = self._robot.world.client
+        width_m = self.width_across_m(body)
+        if width_m > self.OPENING_M - 2 * self.CLEARANCE_M:
+            return (
+                f"part {body} is {width_m:.3f} m wide across the fingers, more than their "
+                f"opening of {self.OPENING_M - 2 * self.CLEARANCE_M:.3f} m"
+            )
+        part_position, _ = p.getBasePositionAndOrientation(body, physicsClientId=client)
+        tool = self._robot.tool_position_m()
+        if math.dist(part_position[:2], tool[:2]) > GRIP_DISTANCE_M:
+            return f"part {body} is not between the fingers at {_fmt(tool)}"
+        return None
+
+    def grip(self, body: int) -> bool:
+        if self.held is not None:
+            return self.held == body
+        if self.refusal(body) is not None:
+            return False
+        p.changeDynamics(
+            body,
+            -1,
+            activationState=p.ACTIVATION_STATE_WAKE_UP,
+            physicsClientId=self._robot.world.client,
+        )
+        self._command(self.STROKE_M)
+        self.held = body
+        return True
+
+    def holds(self) -> bool:
+        """Both pads touch the part it closed on."""
+        if self.held is None:
+            return False
+        client = self._robot.world.client
+        touching = {
+            contact[3]
+            for contact in p.getContactPoints(
+                bodyA=self.body, bodyB=self.held, physicsClientId=client
+            )
+        }
+        return set(self._fingers) <= touching
+
+    def settled(self) -> bool:
+        """The fingers have stopped: closed on the part, or open (or shut on nothing)."""
+        if self._robot.world.solver_steps - self._commanded_step < 2:
+            return False  # they have not started yet
+        states = p.getJointStates(
+            self.body, self._fingers, physicsClientId=self._robot.world.client
+        )
+        return all(abs(state[1]) < self.STILL_M_PER_S for state in states)
+
+    def release(self) -> None:
+        if self._target_m != 0.0:
+            self._command(0.0)
+        self.held = None
+
+    def link_poses(self) -> dict[str, tuple[tuple[float, ...], tuple[float, ...]]]:
+        client = self._robot.world.client
+        poses = {"gripper": p.getBasePositionAndOrientation(self.body, physicsClientId=client)}
+        for name, state in zip(
+            self._link_names[1:],
+            p.getLinkStates(self.body, self._fingers, physicsClientId=client),
+            strict=True,
+        ):
+            poses[name] = (state[4], state[5])
+        return poses
+
+
 class Robot:
     """An industrial arm in the world: IK motions at a joint speed limit, and a gripper."""
 
@@ -168,14 +371,26 @@ class Robot:
                 f"{robot_id}: joint speed {joint_speed_rad_s} rad/s is not allowed; "
                 "give a speed above 0 (industrial arms: about 1 to 3 rad/s)"
             )
-        if gripper == "parallel":
-            raise PhysicsError(f"{robot_id}: gripper 'parallel' is not supported yet; use suction")
-        if gripper != "suction":
-            raise PhysicsError(f"{robot_id}: gripper {gripper!r} is not known; use suction")
+        if gripper not in GRIPPERS:
+            known = ", ".join(GRIPPERS)
+            raise PhysicsError(f"{robot_id}: gripper {gripper!r} is not known; use one of {known}")
+        if gripper == "parallel" and ARM_MODELS[model].flange_m is None:
+            raise PhysicsError(
+                f"{robot_id}: gripper 'parallel' does not fit model {model!r}, whose tool link "
+                "is its own hand; use suction, or a kuka_iiwa for the parallel gripper"
+            )
         self.world = world
         self.robot_id = robot_id
         self.model = model
         self.arm = ARM_MODELS[model]
+        self.gripper_kind = gripper
+        # From the tool link's frame to the tool point: the suction cup's face, or the point
+        # midway between the parallel gripper's finger pads.
+        self.tool_offset_m = (
+            self.arm.tool_offset_m
+            if gripper == "suction"
+            else self.arm.flange_m + ParallelGripper.GRASP_DEPTH_M
+        )
         self.joint_speed_rad_s = float(joint_speed_rad_s)
         self.base_position_m = tuple(float(v) for v in base_position_m)
         self.base_yaw_rad = float(base_yaw_rad)
@@ -218,8 +433,8 @@ class Robot:
             for i in range(p.getNumJoints(self.body, physicsClientId=self._client))
         ]
 
-        # The hard cap on every joint's speed, in the solver itself: a setpoint that lags
-        # behind (a blocked arm catching up) cannot make a joint exceed the limit either.
+        # The hard cap on every joint's speed, in the solver itself, on top of the motors' own
+        # caps: nothing (a blocked arm breaking free) can make a joint exceed the limit.
         p.changeDynamics(
             self.body,
             -1,
@@ -240,8 +455,9 @@ class Robot:
         self._goal_rad: tuple[float, ...] = tuple(self._rest_rad)
         self._motion: JointMotion | None = None
         self._moving = False
-        self._gripper = SuctionGripper(self)
-        world.on_step(before=self._before_step, after=self._after_step)
+        self._arrival_from_step = 0
+        self._gripper = SuctionGripper(self) if gripper == "suction" else ParallelGripper(self)
+        world.on_step(after=self._after_step)
 
     # Kinematics ------------------------------------------------------------------------------
 
@@ -262,7 +478,7 @@ class Robot:
     def tool_position_m(self) -> tuple[float, float, float]:
         position, orientation = self._tool_link_pose()
         point, _ = p.multiplyTransforms(
-            position, orientation, (0, 0, self.arm.tool_offset_m), (0, 0, 0, 1)
+            position, orientation, (0, 0, self.tool_offset_m), (0, 0, 0, 1)
         )
         return tuple(point)
 
@@ -293,7 +509,7 @@ class Robot:
         afterwards."""
         saved = p.getJointStates(self.body, self.joints, physicsClientId=self._client)
         # The tool points straight down, so the tool link's frame sits tool_offset above it.
-        flange_m = (position_m[0], position_m[1], position_m[2] + self.arm.tool_offset_m)
+        flange_m = (position_m[0], position_m[1], position_m[2] + self.tool_offset_m)
         angles = tuple(start_rad)
         error_m = math.inf
         try:
@@ -365,7 +581,7 @@ class Robot:
             self.base_position_m[2] + self.arm.shoulder_height_m,
         )
         distance_m = math.dist(shoulder, position_m)
-        if distance_m > self.arm.reach_m + self.arm.tool_offset_m:
+        if distance_m > self.arm.reach_m + self.tool_offset_m:
             raise PhysicsError(
                 f"{where} is {distance_m:.3f} m from the shoulder, beyond the arm's reach of "
                 f"{self.arm.reach_m} m; {fix}"
@@ -379,22 +595,40 @@ class Robot:
     def move_to(self, position_m) -> None:
         """Start a motion of the tool, pointing down, to ``position_m``."""
         position_m = tuple(float(v) for v in position_m)
-        goal, error_m = self._solve(position_m, self._goal_rad)
+        # Solved from home, the joint goal of a target is the same whatever the arm did before,
+        # like a taught point: every cycle repeats the same motions, and each target is solved
+        # once. (Solved from the last goal instead, the 7-axis arm's redundant posture drifted
+        # a little every cycle, so no solution was ever reused.)
+        goal, error_m = self._solve(position_m, self._rest_rad)
         if error_m > REACH_TOLERANCE_M:
-            # A start far from home can trap IK in a poor branch; home is the reference.
-            goal, error_m = self._solve(position_m, self._rest_rad)
+            # Home may be a poor start for a target far from it; try from where the arm is going.
+            goal, error_m = self._solve(position_m, self._goal_rad)
         if error_m > REACH_TOLERANCE_M:
             raise PhysicsError(
                 f"{self.robot_id}: target {_fmt(position_m)} is out of reach (closest "
                 f"{error_m:.3f} m away); move the robot base or the location"
             )
         self._goal_rad = goal
-        self._motion = JointMotion(
+        motion = self._motion = JointMotion(
             self.joint_positions_rad(), goal, self.joint_speed_rad_s, self.world.step_s
         )
-        if self._motion.setpoint_done:
-            # Already there (no joint travels): hold the goal; arrival is checked next step.
-            self._command(goal, [0.0] * len(goal))
+        client = self._client
+        for joint, angle, force, speed in zip(
+            self.joints, goal, self._forces, motion.joint_speeds_rad_s, strict=True
+        ):
+            p.setJointMotorControl2(
+                self.body,
+                joint,
+                p.POSITION_CONTROL,
+                targetPosition=angle,
+                targetVelocity=0.0,
+                force=force,
+                positionGain=POSITION_GAIN,
+                velocityGain=VELOCITY_GAIN,
+                maxVelocity=speed,
+                physicsClientId=client,
+            )
+        self._arrival_from_step = self.world.solver_steps + motion.duration_steps
         self._moving = True
 
     @property
@@ -402,8 +636,13 @@ class Robot:
         return self._moving
 
     @property
+    def motion_steps(self) -> int:
+        """Whole steps the current (or last) motion takes at the speed limit."""
+        return self._motion.duration_steps if self._motion is not None else 0
+
+    @property
     def planned_motion_s(self) -> float:
-        """Time the current (or last) motion's setpoint takes at the speed limit."""
+        """Time the current (or last) motion takes at the speed limit."""
         return self._motion.duration_s if self._motion is not None else 0.0
 
     def _command(self, positions, velocities) -> None:
@@ -419,13 +658,9 @@ class Robot:
             physicsClientId=self._client,
         )
 
-    def _before_step(self) -> None:
-        motion = self._motion
-        if motion is not None and not motion.setpoint_done:
-            self._command(*motion.advance())
-
     def _after_step(self) -> None:
-        if not self._moving or not self._motion.setpoint_done:
+        # Arrival is looked for only once the motion can have ended: no query before then.
+        if not self._moving or self.world.solver_steps < self._arrival_from_step:
             return
         states = p.getJointStates(self.body, self.joints, physicsClientId=self._client)
         for (angle, speed, _, _), goal in zip(states, self._goal_rad, strict=True):
@@ -436,9 +671,24 @@ class Robot:
     # Gripper ---------------------------------------------------------------------------------
 
     def grip(self, body: int) -> bool:
-        """Switch the suction on over ``body``: it holds if the cup is over the part and within
-        a few centimetres of its top. Returns whether it holds."""
+        """Grip ``body``: switch the suction on over it (it holds if the cup is over the part
+        and within a few centimetres of its top), or start closing the parallel fingers on it
+        (if it lies between them and fits). Returns whether gripping began."""
         return self._gripper.grip(body)
+
+    def grip_refusal(self, body: int) -> str | None:
+        """Why ``body`` cannot be gripped where it lies now (None: it can)."""
+        return self._gripper.refusal(body)
+
+    @property
+    def gripper_settled(self) -> bool:
+        """The gripper has finished gripping or letting go (fingers stopped)."""
+        return self._gripper.settled()
+
+    @property
+    def gripper_holds(self) -> bool:
+        """The gripper holds the part it gripped (the cup on, or both pads on the part)."""
+        return self._gripper.holds()
 
     def release(self) -> None:
         self._gripper.release()
@@ -446,6 +696,45 @@ class Robot:
     @property
     def holding(self) -> int | None:
         return self._gripper.held
+
+    @property
+    def bodies(self) -> tuple[int, ...]:
+        """The robot's own bodies: the arm, and its gripper if that is a body of its own."""
+        gripper = self._gripper.body
+        return (self.body,) if gripper is None else (self.body, gripper)
+
+    def tool_above_centre_m(self, half_height_m: float) -> float:
+        """Where the tool point grips a part whose centre is ``half_height_m`` below its top,
+        as a height above the part's centre: the cup on the top, or the pads around the middle
+        (higher if the fingertips would otherwise touch what the part stands on)."""
+        if self.gripper_kind == "suction":
+            return half_height_m
+        tips_m = ParallelGripper.FINGERTIPS_BELOW_GRASP_M + ParallelGripper.CLEARANCE_M
+        return max(0.0, tips_m - half_height_m)
+
+    def check_part_fits(self, size_m, part_name: str) -> None:
+        """A part type too wide for the gripper is refused before the run (lying unturned, as
+        parts do on tables and straight belts)."""
+        if self.gripper_kind != "parallel":
+            return
+        closing = p.rotateVector(self._down, (0, 1, 0))
+        width_m = abs(closing[0]) * size_m[0] + abs(closing[1]) * size_m[1]
+        self._refuse_wider(width_m, f"part type {part_name!r}")
+
+    def check_body_fits(self, body: int) -> None:
+        """A part body too wide for the gripper, as it lies now, is refused before the robot
+        moves to it."""
+        if self.gripper_kind == "parallel":
+            self._refuse_wider(self._gripper.width_across_m(body), f"part {body}")
+
+    def _refuse_wider(self, width_m: float, what: str) -> None:
+        opening_m = ParallelGripper.OPENING_M - 2 * ParallelGripper.CLEARANCE_M
+        if width_m > opening_m:
+            raise PhysicsError(
+                f"{self.robot_id}: {what} is {width_m:.3f} m wide across the parallel "
+                f"gripper's fingers, wider than their opening of {opening_m:.3f} m; use a "
+                "narrower part or the suction gripper"
+            )
 
     def link_poses(self) -> dict[str, tuple[tuple[float, ...], tuple[float, ...]]]:
         """World pose of every link, by link name, for the 3D replay."""
@@ -455,19 +744,26 @@ class Robot:
         poses = {"base": p.getBasePositionAndOrientation(self.body, physicsClientId=self._client)}
         for name, state in zip(self._link_names, states, strict=True):
             poses[name] = (state[4], state[5])
+        poses.update(self._gripper.link_poses())
         return poses
 
     def touching(self) -> set[int]:
         """Bodies any link of the arm touches after the last step, except the arm itself, the
         part it holds, and the floor under its base."""
         bodies = set()
+        gripper = self._gripper.body
+        own = (self.body, gripper, self._gripper.held)
         for contact in p.getContactPoints(bodyA=self.body, physicsClientId=self._client):
             other, link = contact[2], contact[3]
-            if other in (self.body, self._gripper.held):
+            if other in own:
                 continue
             if other == self.world.floor and link in self._base_links:
                 continue
             bodies.add(other)
+        if gripper is not None:
+            for contact in p.getContactPoints(bodyA=gripper, physicsClientId=self._client):
+                if contact[2] not in own:
+                    bodies.add(contact[2])
         return bodies
 
 
@@ -501,17 +797,26 @@ class PickAndPlace:
         client = robot.world.client
         position, _ = p.getBasePositionAndOrientation(part_body, physicsClientId=client)
         top_z = p.getAABB(part_body, physicsClientId=client)[1][2]
-        # The tool's height over the part's centre when the cup is on the part's top.
-        self._tool_over_part_m = top_z - position[2]
+        # The tool's height over the part's centre when it grips the part: the cup on its top,
+        # or the finger pads around its middle.
+        self._tool_over_part_m = robot.tool_above_centre_m(top_z - position[2])
         pick_top = self._over(self.pick_m, 0.0)
         place_top = self._over(self.place_m, 0.0)
+        robot.check_body_fits(part_body)
         robot.check_reachable(pick_top, "pick point")
         robot.check_reachable(self._over(self.pick_m, self.clearance_m), "pick approach point")
         robot.check_reachable(place_top, "place point")
         robot.check_reachable(self._over(self.place_m, self.clearance_m), "place approach point")
-        self._dwell_steps = max(1, round(self.DWELL_S / robot.world.step_s))
+        # Suction builds up and breaks in a fixed time; fingers take as long as they move.
+        dwell_s = self.DWELL_S if robot.gripper_kind == "suction" else 0.0
+        self._dwell_steps = max(1, round(dwell_s / robot.world.step_s))
+        # Steps of each segment done; the running one's count from the solver step it began at.
         self._steps = {name: 0 for name in self.SEGMENTS}
         self._index = 0
+        self._began_step = 0
+        # The solver step after which the running segment needs a look: the dwell's end, or
+        # (for a motion) the step from which the robot may have arrived.
+        self._due_step = 0
         self.failure: str | None = None
         self._start(self.SEGMENTS[0])
 
@@ -530,24 +835,31 @@ class PickAndPlace:
     @property
     def segment_s(self) -> dict[str, float]:
         step_s = self.robot.world.step_s
-        return {name: steps * step_s for name, steps in self._steps.items()}
+        steps = dict(self._steps)
+        if not self.done:
+            steps[self.SEGMENTS[self._index]] = self._running_steps()
+        return {name: count * step_s for name, count in steps.items()}
 
     @property
     def cycle_s(self) -> float:
-        return sum(self._steps.values()) * self.robot.world.step_s
+        return sum(self.segment_s.values())
+
+    def _running_steps(self) -> int:
+        return self.robot.world.solver_steps - self._began_step
 
     def _start(self, name: str) -> None:
         robot = self.robot
+        self._began_step = robot.world.solver_steps
         if name == "approach":
             robot.move_to(self._over(self.pick_m, self.clearance_m))
         elif name == "descend":
             robot.move_to(self._over(self.pick_m, 0.0))
         elif name == "grip":
             if not robot.grip(self.part_body):
+                reason = robot.grip_refusal(self.part_body) or "the gripper holds another part"
                 self._fail(
-                    f"{robot.robot_id}: grip failed at pick point {_fmt(self.pick_m)}: part "
-                    f"{self.part_body} is not under the suction cup at "
-                    f"{_fmt(robot.tool_position_m())}; check where the part lies"
+                    f"{robot.robot_id}: grip failed at pick point {_fmt(self.pick_m)}: {reason}; "
+                    "check where the part lies"
                 )
             # Lower by the part's actual height under the tool, not the nominal one, so that
             # it is set down on the place point rather than dropped onto it.
@@ -565,6 +877,8 @@ class PickAndPlace:
             robot.release()
         elif name == "retract":
             robot.move_to(self._over(self.place_m, self.clearance_m))
+        dwell = name in ("grip", "release")
+        self._due_step = self._began_step + (self._dwell_steps if dwell else robot.motion_steps)
 
     def _fail(self, message: str) -> None:
         self.failure = message
@@ -572,29 +886,47 @@ class PickAndPlace:
 
     def abort(self, reason: str) -> None:
         """End the cycle now (the part was lost): the robot lets go and the cycle is over."""
+        if not self.done:
+            self._steps[self.SEGMENTS[self._index]] = self._running_steps()
         self.robot.release()
         self.failure = reason
         self._index = len(self.SEGMENTS)
 
     def update(self) -> None:
-        """Account for the step just taken; start the next segment when this one is over."""
-        if self.done or self.failure is not None:
+        """Account for the step just taken; start the next segment when this one is over.
+
+        Called after every step, it looks at the robot only when something can have changed:
+        a dwell is over, or a motion may have arrived (then the robot's arrival flag, which the
+        robot itself keeps, is read each step until it is down)."""
+        if self._index >= len(self.SEGMENTS) or self.failure is not None:
+            return
+        robot = self.robot
+        now_step = robot.world.solver_steps
+        if now_step < self._due_step:
             return
         name = self.SEGMENTS[self._index]
-        self._steps[name] += 1
-        step_s = self.robot.world.step_s
+        steps = now_step - self._began_step
         if name in ("grip", "release"):
-            if self._steps[name] < self._dwell_steps:
+            if steps < self._dwell_steps or not robot.gripper_settled:
                 return
-        elif self.robot.moving:
-            limit_s = self.robot.planned_motion_s * self.STUCK_FACTOR + self.STUCK_MARGIN_S
-            if self._steps[name] * step_s > limit_s:
-                touching = sorted(self.robot.touching())
+            if name == "grip" and not robot.gripper_holds:
+                self._steps[name] = steps
                 self._fail(
-                    f"{self.robot.robot_id}: {name!r} did not finish within {limit_s:.1f} s "
+                    f"{robot.robot_id}: grip failed at pick point {_fmt(self.pick_m)}: the "
+                    f"gripper closed without holding part {self.part_body}; check where the "
+                    "part lies"
+                )
+        elif robot.moving:
+            limit_s = robot.planned_motion_s * self.STUCK_FACTOR + self.STUCK_MARGIN_S
+            if steps * robot.world.step_s > limit_s:
+                touching = sorted(robot.touching())
+                self._steps[name] = steps
+                self._fail(
+                    f"{robot.robot_id}: {name!r} did not finish within {limit_s:.1f} s "
                     f"(touching bodies {touching}); clear the robot's path"
                 )
             return
+        self._steps[name] = steps
         self._index += 1
         if not self.done:
             self._start(self.SEGMENTS[self._index])

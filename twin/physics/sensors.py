@@ -26,6 +26,7 @@ class _RayBank:
         self._from: list[list[float]] = []
         self._to: list[list[float]] = []
         self._sensors: list[tuple[_SwitchingSensor, int, int]] = []
+        self._seen_ids: list[int] = []  # what each ray hit at the last test
         world.on_step(after=self._test)
 
     @staticmethod
@@ -39,9 +40,14 @@ class _RayBank:
         self._sensors.append((sensor, len(self._from), len(rays_from)))
         self._from.extend(list(r) for r in rays_from)
         self._to.extend(list(r) for r in rays_to)
+        self._seen_ids = []  # the next test looks at every sensor
 
     def _test(self) -> None:
         hits = p.rayTestBatch(self._from, self._to, physicsClientId=self.world.client)
+        seen_ids = [hit[0] for hit in hits]
+        if seen_ids == self._seen_ids:
+            return  # every ray hits what it hit before: no sensor can have switched
+        self._seen_ids = seen_ids
         for sensor, start, count in self._sensors:
             sensor._update(hits[start : start + count])
 

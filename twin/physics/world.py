@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from twin.physics.quiet import quiet_output
@@ -51,6 +51,9 @@ class PartType:
     mass_kg: float = 0.5
     colour_rgba: tuple[float, float, float, float] = (0.8, 0.5, 0.2, 1.0)
     friction: float = 0.8
+    # The scenario's name for it, for messages; parts of equal build share shapes whatever
+    # their names.
+    name: str = field(default="", compare=False)
 
 
 class World:
