@@ -54,7 +54,7 @@ SIGNALS: dict[str, tuple[Signal, ...]] = {
         _a("program", "where to place: 0 by the flow's rule, n = the n-th target", "int16"),
         _s("busy", "in a cycle"),
         _s("done", "the last cycle ended; cleared when start goes false"),
-        _s("holding", "a part is in the gripper"),
+        _s("holding", "a part is in the gripper (timed: for the whole cycle)"),
     ),
     "conveyor": (
         _a("run", "the belt moves while true (bound: the belt stops without it)"),
