@@ -3,11 +3,12 @@ program is caught by its results, and a PLC fault stops the plant safely."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
 
 import pytest
-from conftest import ROOT, scenario
+from conftest import ROOT, scenario, twin_commands
 
 from twin.builder import build
 from twin.experiment import run_experiment
@@ -175,3 +176,34 @@ def test_a_controlled_physics_run_is_the_same_every_time_for_the_same_seed(tmp_p
     a, b = store.get(first.run_id), store.get(second.run_id)
     assert a.log_rows == b.log_rows > 0
     assert a.log_sha256 == b.log_sha256  # states, moves, tags, events and poses alike
+
+
+def test_twin_run_warns_of_a_plc_in_stop_and_puts_it_in_the_json(tmp_path):
+    (tmp_path / "stop.st").write_text(
+        "PROGRAM Stop\nVAR_OUTPUT belt_run : BOOL; END_VAR\nVAR n : INT := 3; END_VAR\n"
+        "n := n - 1;\nbelt_run := 10 / n > 0;\nEND_PROGRAM\n"
+    )
+    (tmp_path / "line.yaml").write_text(
+        "# A belt whose PLC divides by zero on its third scan.\n"
+        "name: stop\nrun: {horizon: 10s}\n"
+        "elements:\n  feed: {type: source, interarrival: 2s}\n"
+        "  belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}\n  done: {type: sink}\n"
+        "flow: [feed -> belt -> done]\n"
+        "control: {plc: stop.st, cycle: 100ms, tags: {belt.run: belt_run}}\n"
+    )
+    (told,) = twin_commands(
+        ["run", str(tmp_path / "line.yaml"), "--no-record", "--json", str(tmp_path / "out.json")]
+    )
+    assert told.returncode == 0
+    assert told.says(
+        "warning: replication 0: controller stopped: "
+        f"{tmp_path / 'stop.st'}:5:16: division by zero at t=0.200 s"
+    )
+    faults = json.loads((tmp_path / "out.json").read_text())["faults"]
+    assert faults == [
+        {
+            "replication": 0,
+            "fault": f"controller stopped: {tmp_path / 'stop.st'}:5:16: division by zero "
+            "at t=0.200 s",
+        }
+    ]

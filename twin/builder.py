@@ -63,10 +63,13 @@ class Plant:
 
     def run(self) -> ReplicationResult:
         try:
-            return self.line.run()
+            result = self.line.run()
         finally:
             if self.world is not None:
                 self.world.close()
+        if self.scan is not None and self.scan.fault is not None:
+            result.faults.append(f"controller stopped: {self.scan.fault}")
+        return result
 
 
 def build(

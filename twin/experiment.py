@@ -31,6 +31,15 @@ class RunResult:
         )
 
     @property
+    def faults(self) -> list[dict]:
+        """What went wrong in a replication without ending it (a controller in STOP)."""
+        return [
+            {"replication": r.replication, "fault": fault}
+            for r in self.replications
+            for fault in r.faults
+        ]
+
+    @property
     def elements(self) -> dict[str, dict]:
         """Per element: type, mean utilisation and mean share of time in each state."""
         return element_means([r.elements for r in self.replications])
@@ -47,6 +56,7 @@ class RunResult:
                 "warmup_s": run.warmup_s,
                 "kpis": {name: e.to_json() for name, e in self.kpis.items()},
                 "elements": self.elements,
+                "faults": self.faults,
             }
         )
 

@@ -103,6 +103,11 @@ def run(
         kpi_table(run_title(loaded.name, len(result.replications), loaded.run.seed), result.kpis)
     )
     console.print(element_table(result.elements))
+    for fault in result.faults:
+        console.print(
+            f"[bold yellow]warning:[/] replication {fault['replication']}: {fault['fault']}",
+            highlight=False,
+        )
     if run_store is not None:
         console.print(
             f"Recorded as run [bold]{result.run_id[:8]}[/] in {run_store.folder}/ "

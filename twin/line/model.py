@@ -46,6 +46,8 @@ class ReplicationResult:
     end_s: float
     parts_out: int
     lead_times_s: list[float] = field(repr=False, default_factory=list)
+    # What went wrong without ending the run, e.g. a controller that went to STOP.
+    faults: list[str] = field(default_factory=list)
 
 
 class Line:
