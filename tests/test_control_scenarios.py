@@ -207,3 +207,24 @@ def test_twin_run_warns_of_a_plc_in_stop_and_puts_it_in_the_json(tmp_path):
             "at t=0.200 s",
         }
     ]
+
+
+def test_twin_validate_compiles_the_program_and_names_the_line_of_a_syntax_error(tmp_path):
+    folder = tmp_path / "sorting_station"
+    shutil.copytree(SORTING, folder)
+    program = (folder / "sorter.st").read_text()
+    (folder / "sorter.st").write_text(program.replace("kind := TALL;", "kind := TALL", 1))
+    good, bad = twin_commands(
+        ["validate", str(SORTING / "sorting_station.yaml")],
+        ["validate", str(folder / "sorting_station.yaml")],
+    )
+    assert good.returncode == 0
+    assert good.says(
+        "controlled by sorter.st every 10 ms through 17 tags (11 sensors, 6 actuators)"
+    )
+    assert bad.returncode == 2
+    line = program[: program.index("kind := TALL;")].count("\n") + 1
+    assert f"sorter.st:{line}:" in bad.stderr
+    assert "expected ';' after the assignment, found 'ELSE'" in bad.stderr
+    assert "kind := TALL\n" in bad.stderr  # the line itself, with a caret under it
+    assert "Traceback" not in bad.stderr

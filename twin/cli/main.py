@@ -142,6 +142,17 @@ def validate(
     for spec in loaded.elements.values():
         counts[spec.type] = counts.get(spec.type, 0) + 1
     summary = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in counts.items())
+    control = loaded.control
+    if control is not None:
+        from twin.control.tags import TagTable
+
+        table = TagTable.from_spec(control, loaded.elements)
+        sensors, actuators = len(table.sensors), len(table.actuators)
+        program = control.plc if control.plc is not None else control.python
+        summary += (
+            f"; controlled by {program} every {control.cycle_s * 1000:g} ms through "
+            f"{len(table)} tags ({sensors} sensors, {actuators} actuators)"
+        )
     Console().print(f"{scenario}: valid — {loaded.name!r}, {summary}", highlight=False)
 
 
