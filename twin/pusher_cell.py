@@ -78,6 +78,7 @@ class PusherCell:
         )
         self._sliding: list[tuple[float, int]] = []  # (leave the world at, part id)
         self._watching = False
+        self._found: int | None = None  # the part the last look found over the far edge
         clock.add_activity(self.active)
 
     # Signals -------------------------------------------------------------------------------
