@@ -1,19 +1,28 @@
-"""Robot cells on physics: real-time factor, and twin's cost over bare PyBullet stepping."""
+"""Robot cells on physics: real-time factor, and twin's cost over bare PyBullet stepping.
+
+Two baselines for "bare PyBullet": the wall time inside ``stepSimulation`` in twin's own run,
+and a bare replay (``pybullet_replay.py``) of every PyBullet call twin made in a run of the same
+scene, back to back in a tight loop on a fresh client of the same process.
+"""
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import math
 import pstats
 import statistics
 import sys
 import time
 import types
+from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from pybullet_replay import Prepared, Recording, mark_run_start, prepare, recording, replay
+from pybullet_replay import state_hash as client_state_hash
 from rich.console import Console
 from rich.table import Table
 
@@ -55,6 +64,7 @@ class Measurement:
     world_step_s: float  # inside World.step: physics plus the before/after-step hooks
     parts_out: int
     busy_share: list[float]  # per robot cell: cycle time / simulated time
+    state_hash: str  # every body's and joint's state at the end of the run
 
     @property
     def wall_s(self) -> float:
@@ -192,6 +202,7 @@ def measure(scenario, observe: bool = False) -> Measurement:
             for cell in plant.cells.values()
             if hasattr(cell, "cycles")  # robot cells (belt cells have none)
         ]
+        digest, _ = client_state_hash(world.client)
     finally:
         world.close()
     return Measurement(
@@ -207,7 +218,55 @@ def measure(scenario, observe: bool = False) -> Measurement:
         world_step_s=meter.world_step_s,
         parts_out=result.parts_out,
         busy_share=busy,
+        state_hash=digest,
     )
+
+
+@dataclass
+class Bare:
+    """One scene's recorded run, made ready to replay, and the timed replays of it."""
+
+    recording: Recording  # its list of calls dropped once prepared
+    counts: Counter  # the run's calls by function
+    twin_hash: str  # the state at the end of the recorded twin run
+    prepared: Prepared
+    replays: list = field(default_factory=list)
+
+    @property
+    def replay_s(self) -> float:
+        return median(r.run_s for r in self.replays)
+
+    @property
+    def step_s(self) -> float:
+        return median(r.step_s for r in self.replays)
+
+    @property
+    def hashes_match(self) -> bool:
+        """The checked replay and every timed one ended in the recorded run's final state."""
+        return self.prepared.verified.state_hash == self.twin_hash and all(
+            r.state_hash == self.twin_hash for r in self.replays
+        )
+
+
+def record_bare(scenario, observe: bool = False) -> Bare:
+    """Build and run one replication with every PyBullet call twin makes recorded (not timed),
+    then replay it once, checked: ids, and the final state against the run's."""
+    with recording() as record:
+        plant = build(scenario, observer=NullObserver() if observe else None, fidelity="physics")
+        try:
+            mark_run_start(record)
+            plant.line.run()
+        except BaseException:
+            plant.world.close()
+            raise
+    try:
+        twin_hash, _ = client_state_hash(plant.world.client)
+    finally:
+        plant.world.close()  # not recorded: the replay's own client is closed by the replay
+    prepared = prepare(record)
+    counts = record.counts()
+    record.calls = []  # the prepared calls are all the replays need
+    return Bare(recording=record, counts=counts, twin_hash=twin_hash, prepared=prepared)
 
 
 def four_robot_text(horizon: str, interarrival: str, process: str) -> str:
@@ -314,6 +373,108 @@ def overhead_table(title: str, scenes: list[tuple[str, list[Measurement], float]
     return table
 
 
+def bare_overheads(runs: list[Measurement], bare: Bare) -> tuple[float, float, list[float]]:
+    """Twin over the bare replay: by wall time (median run / median replay - 1), by wall time
+    per unit of physics (each run's time / its stepSimulation time against the same for the
+    replays: the same steps of the same states, so drift in machine speed cancels), and each
+    run against the replay paired with it."""
+    wall = median(r.run_s for r in runs) / bare.replay_s - 1
+    per_physics = (
+        median(r.run_s / r.physics_s for r in runs) / median(b.per_physics for b in bare.replays)
+        - 1
+    )
+    pairs = [r.run_s / b.run_s - 1 for r, b in zip(runs, bare.replays, strict=True)]
+    return wall, per_physics, pairs
+
+
+def bare_table(title: str, scenes, bares: list[Bare]) -> Table:
+    """Twin's run against stepSimulation alone and against the bare replay of its calls."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("medians")
+    for name, _, _ in scenes:
+        table.add_column(name, justify="right")
+        table.add_column("µs/step", justify="right")
+    rows = []
+    for (_, runs, _), bare in zip(scenes, bares, strict=True):
+        run_s = median(r.run_s for r in runs)
+        physics_s = median(r.physics_s for r in runs)
+        steps = bare.recording.run_steps
+        wall, per_physics, pairs = bare_overheads(runs, bare)
+        rows.append(
+            [
+                ("twin run", (run_s, steps)),
+                ("  in stepSimulation", (physics_s, steps)),
+                ("bare replay (all calls)", (bare.replay_s, steps)),
+                ("  in stepSimulation", (bare.step_s, steps)),
+                ("  PyBullet calls", f"{len(bare.prepared.run):,}"),
+                ("  other calls per step", f"{len(bare.prepared.run) / steps - 1:.1f}"),
+                ("overhead / stepSimulation", f"{median(r.overhead for r in runs):+.0%}"),
+                (
+                    "replay / its stepSimulation",
+                    (f"{median(b.run_s / b.step_s - 1 for b in bare.replays):+.0%}"),
+                ),
+                ("overhead / bare replay, wall", f"{wall:+.0%}"),
+                ("  each run / its replay", f"{min(pairs):+.0%} to {max(pairs):+.0%}"),
+                ("  per physics time", f"{per_physics:+.0%}"),
+                ("replay ids = recorded", "yes" if bare.prepared.verified.ids_equal else "mapped"),
+                ("final state = twin's", "yes" if bare.hashes_match else "NO"),
+                (
+                    "  twin's timed runs too",
+                    "yes" if all(r.state_hash == bare.twin_hash for r in runs) else "NO",
+                ),
+            ]
+        )
+    for index, (label, _) in enumerate(rows[0]):
+        cells = []
+        for row in rows:
+            value = row[index][1]
+            if isinstance(value, tuple):
+                seconds, steps = value
+                cells += [f"{seconds:.2f}", f"{seconds / steps * 1e6:.0f}"]
+            else:
+                cells += [value, ""]
+        table.add_row(label, *cells)
+    return table
+
+
+def replay_calls_table(scenes, bares: list[Bare], top: int = 10) -> Table:
+    """The run's calls by function: how many, and their time in the checked replay."""
+    table = Table(
+        title="The run's PyBullet calls by function (time: the checked replay, call by call)",
+        title_justify="left",
+    )
+    table.add_column("function")
+    for name, _, _ in scenes:
+        table.add_column(f"{name} calls", justify="right")
+        table.add_column("s", justify="right")
+    totals: dict[str, float] = {}
+    for bare in bares:
+        for name, seconds in bare.prepared.verified.seconds_by_call.items():
+            totals[name] = totals.get(name, 0.0) + seconds
+    counts = [bare.counts for bare in bares]
+    run_seconds = [bare.prepared.verified.seconds_by_call for bare in bares]
+    names = [
+        name
+        for name in sorted(totals, key=totals.get, reverse=True)
+        if any(c[name] for c in counts)
+    ]
+    shown, rest = names[:top], names[top:]
+    for name in shown:
+        cells = []
+        for count, seconds in zip(counts, run_seconds, strict=True):
+            cells += [f"{count[name]:,}", f"{seconds.get(name, 0.0):.3f}"]
+        table.add_row(name, *cells)
+    if rest:
+        cells = []
+        for count, seconds in zip(counts, run_seconds, strict=True):
+            cells += [
+                f"{sum(count[n] for n in rest):,}",
+                f"{sum(seconds.get(n, 0.0) for n in rest):.3f}",
+            ]
+        table.add_row(f"{len(rest)} others", *cells)
+    return table
+
+
 def profile(scenario, top: int) -> None:
     """cProfile one run: the top items by own time, and twin's functions by cumulative time."""
     plant = build(scenario, fidelity="physics")
@@ -363,18 +524,39 @@ def main(argv: list[str] | None = None) -> int:
     )
     # Warm-up: imports, URDF parsing caches.
     measure(load_scenario(args.scenario, ["run.horizon=1min"]), args.observe)
+    # One recorded run of each scene, replayed once with every call checked.
+    cell_bare = record_bare(cell, args.observe)
+    four_bare = record_bare(four, args.observe)
+    # The recordings are a few hundred MB of small objects: out of the garbage collector's
+    # sight, or every full collection in a twin run or a replay would walk them all.
+    gc.collect()
+    gc.freeze()
+    console.print(
+        "recorded: robot_cell "
+        f"{len(cell_bare.prepared.run):,} calls in the run, "
+        f"4 robots {len(four_bare.prepared.run):,}; twin's "
+        f"modules routed: {', '.join(cell_bare.recording.routed)}"
+    )
 
     cell_runs: list[Measurement] = []
     four_runs: list[Measurement] = []
     for repeat in range(args.repeats):
-        # Alternate which scene goes first, so a drift in machine speed hits both alike.
-        order = ((cell, cell_runs), (four, four_runs))
-        for scenario, runs in order if repeat % 2 == 0 else reversed(order):
-            runs.append(measure(scenario, args.observe))
+        # Alternate which scene goes first, so a drift in machine speed hits both alike; each
+        # twin run is paired with a bare replay of the same scene, before or after it in turn.
+        order = ((cell, cell_runs, cell_bare), (four, four_runs, four_bare))
+        for scenario, runs, bare in order if repeat % 2 == 0 else reversed(order):
+            if repeat % 2 == 0:
+                runs.append(measure(scenario, args.observe))
+                bare.replays.append(replay(bare.prepared))
+            else:
+                bare.replays.append(replay(bare.prepared))
+                runs.append(measure(scenario, args.observe))
         console.print(
             f"repeat {repeat + 1}/{args.repeats}: robot_cell {cell_runs[-1].real_time_factor:.1f}×"
-            f" (overhead {cell_runs[-1].overhead:+.0%}), 4 robots "
-            f"{four_runs[-1].real_time_factor:.1f}× (overhead {four_runs[-1].overhead:+.0%})"
+            f" (overhead {cell_runs[-1].overhead:+.0%}; run {cell_runs[-1].run_s:.2f} s, bare "
+            f"replay {cell_bare.replays[-1].run_s:.2f} s), 4 robots "
+            f"{four_runs[-1].real_time_factor:.1f}× (overhead {four_runs[-1].overhead:+.0%}; run "
+            f"{four_runs[-1].run_s:.2f} s, bare replay {four_bare.replays[-1].run_s:.2f} s)"
         )
 
     observed = "observer taking poses" if args.observe else "no observer"
@@ -420,13 +602,58 @@ def main(argv: list[str] | None = None) -> int:
         f"the target of ≥ {TARGET_RTF_FOUR:.0f}×"
     )
     console.print(
-        f"coupling overhead on robot_cell {overhead:+.0%} (runs {min(overheads):+.0%} to "
+        f"coupling overhead over stepSimulation only on robot_cell {overhead:+.0%} (runs "
+        f"{min(overheads):+.0%} to "
         f"{max(overheads):+.0%}; 4 robots {four_overhead:+.0%}) — "
         f"{verdict(overhead <= TARGET_OVERHEAD)} the target of ≤ {TARGET_OVERHEAD:.0%}"
     )
+    bares = [cell_bare, four_bare]
+    console.print(
+        bare_table(
+            "Twin against bare PyBullet: the run's wall time, and two baselines (medians, s)",
+            scenes,
+            bares,
+        )
+    )
+    console.print(
+        "stepSimulation only: the wall time inside pybullet.stepSimulation in twin's runs. "
+        "Bare replay: every PyBullet call twin made in a recorded run of the scene (the "
+        "contact, ray, velocity and joint queries, velocity resets, motor commands, "
+        "constraints, parts made and removed, IK, every stepSimulation), replayed back to back "
+        "on a fresh DIRECT client; the scene's build (loads) is replayed too but not timed, as "
+        "twin's build is not in its run. Each twin run is paired with a replay run next to "
+        "it. Per physics time: (run ÷ its stepSimulation) ÷ (replay ÷ its stepSimulation) - 1, "
+        "which cancels drift in machine speed. Final state = hash of every body's pose and "
+        "velocity and every joint's state at the end."
+    )
+    console.print(replay_calls_table(scenes, bares))
+    overhead_lines = []
+    for name, runs, _ in scenes:
+        bare = cell_bare if runs is cell_runs else four_bare
+        wall, per_physics, pairs = bare_overheads(runs, bare)
+        step_only = median(r.overhead for r in runs)
+        overhead_lines.append(
+            f"{name}: over stepSimulation only {step_only:+.0%} — "
+            f"{verdict(step_only <= TARGET_OVERHEAD)}; over the bare replay {wall:+.0%} by wall "
+            f"time (each run against its replay {min(pairs):+.0%} to {max(pairs):+.0%}) — "
+            f"{verdict(wall <= TARGET_OVERHEAD)}, {per_physics:+.0%} per physics time — "
+            f"{verdict(per_physics <= TARGET_OVERHEAD)}"
+        )
+    console.print(f"coupling overhead, target ≤ {TARGET_OVERHEAD:.0%}:")
+    for line in overhead_lines:
+        console.print("  " + line)
+    matched = all(b.hashes_match for b in bares) and all(
+        r.state_hash == bare.twin_hash
+        for (_, runs, _), bare in zip(scenes, bares, strict=True)
+        for r in runs
+    )
+    console.print(
+        "bare replay reaches twin's final state: "
+        + ("[green]yes[/green], every replay and every twin run" if matched else "[red]NO[/red]")
+    )
     if args.profile:
         profile(cell, args.profile)
-    return 0
+    return 0 if matched else 1
 
 
 if __name__ == "__main__":
