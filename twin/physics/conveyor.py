@@ -107,6 +107,7 @@ class Belt:
         # The drive is the belt's friction: Bullet's own must not act on top of it.
         p.changeDynamics(self.surface, -1, lateralFriction=0.0, physicsClientId=world.client)
         self.frame = self._build_frame(guides, guide_height_m, guide_gaps_m, legs)
+        self._part_constants: dict[int, tuple] = {}
         self.stopper_body: int | None = None
         if stopper:
             self.add_stopper()
@@ -222,37 +223,65 @@ class Belt:
         ``mu * N / (m * k)`` with ``k`` the radius of gyration about the vertical. The vertical
         velocity and the tipping rates are left to Bullet.
         """
-        contacts = self._contacts()
-        if not contacts:
-            return
+        # The hottest Python of a physics run (every belt, every step): the contact query is
+        # read in place rather than through _contacts(), and each part's constants are kept.
         client = self.world.client
-        dynamics = self.world.dynamics
-        dt = self.world.step_s
+        found: dict[int, float] = {}
+        for contact in p.getContactPoints(bodyA=self.surface, physicsClientId=client):
+            if contact[4] != -1 or contact[8] > CONTACT_TOLERANCE_M:
+                continue
+            body = contact[2]
+            normal_force = found.get(body)
+            if normal_force is None:
+                if self._constants(body) is None:
+                    continue  # a fixed body (a stopper, a robot base) is no part
+                normal_force = 0.0
+            found[body] = normal_force + contact[9]
+        if not found:
+            return
         speed = self.surface_speed_m_per_s
-        ux, uy, _ = self.direction
-        belt_vx, belt_vy = speed * ux, speed * uy
-        for body, normal_force in contacts.items():
+        belt_vx, belt_vy = speed * self.direction[0], speed * self.direction[1]
+        get_velocity, reset_velocity = p.getBaseVelocity, p.resetBaseVelocity
+        constants = self._constants
+        for body, normal_force in found.items():
             if normal_force <= 0:
                 continue
-            mass, part_friction, inertia = dynamics(body)[:3]
-            mu = part_friction * self.friction
-            if mu <= 0:
+            mass, mu_dt, gyration_m = constants(body)
+            if mu_dt <= 0:
                 continue
-            dv_max = mu * normal_force / mass * dt
-            (vx, vy, vz), (wx, wy, wz) = p.getBaseVelocity(body, physicsClientId=client)
+            dv_max = mu_dt * normal_force / mass
+            (vx, vy, vz), (wx, wy, wz) = get_velocity(body, physicsClientId=client)
             slip_x, slip_y = vx - belt_vx, vy - belt_vy
             slip = math.hypot(slip_x, slip_y)
             keep = max(0.0, 1.0 - dv_max / slip) if slip > 0 else 0.0
-            izz = inertia[2]
-            if izz > 0 and wz != 0:
-                dw_max = dv_max / math.sqrt(izz / mass)
-                wz = math.copysign(max(0.0, abs(wz) - dw_max), wz)
-            p.resetBaseVelocity(
+            if gyration_m > 0 and wz != 0:
+                wz = math.copysign(max(0.0, abs(wz) - dv_max / gyration_m), wz)
+            reset_velocity(
                 body,
                 (belt_vx + keep * slip_x, belt_vy + keep * slip_y, vz),
                 (wx, wy, wz),
                 physicsClientId=client,
             )
+
+    def _constants(self, body: int) -> tuple[float, float, float] | None:
+        """A movable body's mass, friction coefficient times the step, and radius of gyration
+        about the vertical (None for a fixed body). Kept with the world's dynamics record they
+        came from: a removed body's id may come back as another body."""
+        info = self.world.dynamics(body)
+        kept = self._part_constants.get(body)
+        if kept is not None and kept[0] is info:
+            return kept[1]
+        mass, part_friction, inertia = info[:3]
+        found = None
+        if mass > 0:
+            izz = inertia[2]
+            found = (
+                mass,
+                part_friction * self.friction * self.world.step_s,
+                math.sqrt(izz / mass) if izz > 0 else 0.0,
+            )
+        self._part_constants[body] = (info, found)
+        return found
 
     # Building ------------------------------------------------------------------------------
 
