@@ -228,3 +228,15 @@ def test_twin_validate_compiles_the_program_and_names_the_line_of_a_syntax_error
     assert "expected ';' after the assignment, found 'ELSE'" in bad.stderr
     assert "kind := TALL\n" in bad.stderr  # the line itself, with a caret under it
     assert "Traceback" not in bad.stderr
+
+
+def test_the_pushers_paddles_are_in_the_pose_log_for_replay(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    loaded = load_scenario(SORTING / "sorting_station.yaml", ["run.horizon=40s"])
+    result = run_experiment(loaded, store=store)
+    poses = Replay(store, result.run_id).events(0, 40, kinds=["pose"]).to_pylist()
+    for pusher in ("push_tall", "push_flat"):
+        paddle = [row["pose"] for row in poses if row["source"] == f"{pusher}.paddle"]
+        # The paddle moves its full stroke across the belt (along y for a belt along x).
+        ys = [pose[1] for pose in paddle]
+        assert max(ys) - min(ys) == pytest.approx(0.4, abs=0.01), pusher

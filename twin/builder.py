@@ -148,6 +148,7 @@ def build(
             )
         if observer is not None and hasattr(observer, "pose"):
             robots = {i: c.robot for i, c in cells.items() if isinstance(c, RobotCell)}
+            robots |= {i: c.pusher for i, c in cells.items() if isinstance(c, PusherCell)}
             PoseSampler(world, bodies, robots, observer, scenario.run.pose_rate_hz)
     except Exception:
         world.close()

@@ -432,7 +432,8 @@ class BeltCell:
 
 class PoseSampler:
     """Samples where every part and robot link is into the run log while the world steps
-    (when nothing moves, the last sample still holds)."""
+    (when nothing moves, the last sample still holds). ``robots`` are anything with moving
+    links that has ``link_poses()``: arms, and pushers' paddles."""
 
     def __init__(
         self, world: World, bodies: PartBodies, robots: dict[str, Robot], observer, rate_hz: float

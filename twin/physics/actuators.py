@@ -109,6 +109,11 @@ class Pusher:
         """Limit switch: the paddle within 5 mm of home."""
         return self.position_m <= LIMIT_SWITCH_M
 
+    def link_poses(self) -> dict[str, tuple[tuple[float, ...], tuple[float, ...]]]:
+        """Where the paddle is (for the replay), like a robot's links."""
+        state = p.getLinkState(self.body, self.joint, physicsClientId=self.world.client)
+        return {"paddle": (state[4], state[5])}
+
     def is_active(self) -> bool:
         """Moving, or not yet settled at its commanded end (a paddle held back by an obstacle
         keeps pressing, and stays active until commanded otherwise)."""
