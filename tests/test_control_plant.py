@@ -26,6 +26,16 @@ def controlled(body: str, controller: str, tags: str, cycle: str = "500ms") -> s
     )
 
 
+def belt_line(name: str, horizon: str, feed: str, *, length_m: int = 3, more: str = "") -> str:
+    """A source, a belt at 0.5 m/s (3 m: 6 s of travel) and a sink; ``more`` adds elements."""
+    return (
+        f"name: {name}\nrun: {{horizon: {horizon}}}\nelements:\n"
+        f"  feed: {{type: source, {feed}}}\n"
+        f"  belt: {{type: conveyor, length: {length_m}, speed: 0.5, capacity: {length_m + 2}}}\n"
+        f"  done: {{type: sink}}\n{more}flow: [feed -> belt -> done]\n"
+    )
+
+
 STATION = """\
 name: station handshake
 run: {horizon: 40s}
@@ -56,15 +66,7 @@ def test_a_commanded_station_waits_idle_for_start_and_works_from_the_scan_that_s
 
 def test_a_stopped_timed_belt_holds_its_parts_and_the_restart_carries_them_on():
     text = controlled(
-        """\
-        name: belt pause
-        run: {horizon: 20s}
-        elements:
-          feed: {type: source, interarrival: 0.2s, limit: 1}
-          belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}
-          done: {type: sink}
-        flow: [feed -> belt -> done]
-        """,
+        belt_line("belt pause", "20s", "interarrival: 0.2s, limit: 1"),
         "BeltPause",
         "belt.run: {}\n",
     )
@@ -126,15 +128,7 @@ def test_a_controller_fault_stops_the_scans_puts_the_actuators_off_and_the_run_i
     tmp_path,
 ):
     text = controlled(
-        """\
-        name: fault
-        run: {horizon: 60s}
-        elements:
-          feed: {type: source, interarrival: 5s}
-          belt: {type: conveyor, length: 10, speed: 0.5, capacity: 10}
-          done: {type: sink}
-        flow: [feed -> belt -> done]
-        """,
+        belt_line("fault", "60s", "interarrival: 5s", length_m=10),
         "FailsAtTenSeconds",
         "belt.run: {}\n",
     )
@@ -159,19 +153,13 @@ def test_a_controller_fault_stops_the_scans_puts_the_actuators_off_and_the_run_i
 
 def test_an_emergency_stop_holds_every_actuator_off_until_released():
     text = controlled(
-        """\
-        name: estop
-        run: {horizon: 30s}
-        elements:
-          feed: {type: source, interarrival: 0.2s, limit: 1}
-          belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}
-          done: {type: sink}
-          panel:
-            type: panel
-            estop: true
-            operator: [{at: 1.25s, press: estop}, {at: 4.25s, release: estop}]
-        flow: [feed -> belt -> done]
-        """,
+        belt_line(
+            "estop",
+            "30s",
+            "interarrival: 0.2s, limit: 1",
+            more="  panel: {type: panel, estop: true, operator: "
+            "[{at: 1.25s, press: estop}, {at: 4.25s, release: estop}]}\n",
+        ),
         "AlwaysRun",
         "belt.run: {}\npanel.estop: {var: estop}\n",
     )
@@ -240,15 +228,7 @@ def test_an_emergency_stop_holds_every_actuator_off_until_released():
 )
 def test_a_bad_tag_table_is_refused_at_load_naming_the_tag_and_the_fix(tags, path, message):
     text = controlled(
-        """\
-        name: tags
-        run: {horizon: 10s}
-        elements:
-          feed: {type: source, interarrival: 1s}
-          belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}
-          done: {type: sink}
-        flow: [feed -> belt -> done]
-        """,
+        belt_line("tags", "10s", "interarrival: 1s"),
         "AlwaysRun",
         tags,
     )
@@ -261,15 +241,7 @@ def test_a_bad_tag_table_is_refused_at_load_naming_the_tag_and_the_fix(tags, pat
 
 def test_a_controller_that_writes_a_sensor_is_stopped_with_the_reason():
     text = controlled(
-        """\
-        name: writes a sensor
-        run: {horizon: 5s}
-        elements:
-          feed: {type: source, interarrival: 1s}
-          belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}
-          done: {type: sink}
-        flow: [feed -> belt -> done]
-        """,
+        belt_line("writes a sensor", "5s", "interarrival: 1s"),
         "WritesASensor",
         "belt.run: {}\nbelt.exit: {}\n",
     )
@@ -299,20 +271,12 @@ END_PROGRAM
 
 def plc_scenario(tmp_path, tags: str) -> str:
     (tmp_path / "belt.st").write_text(BELT_PLC)
-    return textwrap.dedent(
-        f"""\
-        name: belt plc
-        run: {{horizon: 20s}}
-        elements:
-          feed: {{type: source, interarrival: 0.2s, limit: 1}}
-          belt: {{type: conveyor, length: 3, speed: 0.5, capacity: 5}}
-          done: {{type: sink}}
-        flow: [feed -> belt -> done]
-        control:
-          plc: {tmp_path / "belt.st"}
-          tags:
-        """
-    ) + textwrap.indent(textwrap.dedent(tags), "    ")
+    control = f"control:\n  plc: {tmp_path / 'belt.st'}\n  tags:\n"
+    return (
+        belt_line("belt plc", "20s", "interarrival: 0.2s, limit: 1")
+        + control
+        + textwrap.indent(textwrap.dedent(tags), "    ")
+    )
 
 
 def test_tags_bind_to_direct_addresses_of_a_plc_program(tmp_path):
