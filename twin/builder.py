@@ -197,12 +197,8 @@ def _attach_controller(scenario: Scenario, line: Line, observer):
     control = scenario.control
     if control is None:
         return None
-    from twin.control.controllers import load_controller
     from twin.control.scan import ScanCycle
-    from twin.control.tags import TagTable
 
-    table = TagTable.from_spec(control, scenario.elements)
-    controller = load_controller(control, table, scenario.base_dir)
     elements = line.elements
     convert = {"bool": bool, "float32": float}
 
@@ -214,8 +210,8 @@ def _attach_controller(scenario: Scenario, line: Line, observer):
 
     scan = ScanCycle(
         line.env,
-        controller,
-        table,
+        scenario.controller(),
+        scenario.tags,
         cycle_s=control.cycle_s,
         read=read,
         write=write,

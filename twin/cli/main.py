@@ -144,9 +144,7 @@ def validate(
     summary = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in counts.items())
     control = loaded.control
     if control is not None:
-        from twin.control.tags import TagTable
-
-        table = TagTable.from_spec(control, loaded.elements)
+        table = loaded.tags
         sensors, actuators = len(table.sensors), len(table.actuators)
         program = control.plc if control.plc is not None else control.python
         summary += (

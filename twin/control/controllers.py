@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from twin.control.tags import Tag, TagError, TagTable
@@ -94,16 +95,25 @@ class PythonController:
         return outputs
 
 
-def load_controller(control, table: TagTable, base_dir: Path):
-    """The controller a control section names, checked against the tag table."""
+def controller_factory(control, table: TagTable, base_dir: Path) -> Callable[[], object]:
+    """What makes the controller a control section names, checked against the tag table once
+    (a PLC program compiled, a Python class imported): a fresh controller per replication."""
     if control.plc is not None:
-        return SoftPLCController(_load_plc(control, table, base_dir), table)
-    instance, origin = _load_python(control.python, base_dir)
-    return PythonController(instance, table, origin)
+        from twin.control.softplc import SoftPLC
+
+        compiled = _compile_plc(control, base_dir)
+
+        def plc():
+            return SoftPLC(compiled, cycle_s=control.cycle_s, program=control.program)
+
+        _check_bindings(plc().variables, table)
+        return lambda: SoftPLCController(plc(), table)
+    cls, origin = _load_python(control.python, base_dir)
+    return lambda: PythonController(cls(), table, origin)
 
 
-def _load_plc(control, table: TagTable, base_dir: Path):
-    from twin.control.softplc import SoftPLC
+def _compile_plc(control, base_dir: Path):
+    from twin.control.st.compile import compile_source
 
     path = Path(control.plc)
     if not path.is_absolute():
@@ -114,9 +124,7 @@ def _load_plc(control, table: TagTable, base_dir: Path):
             "file relative to the scenario",
             ("control", "plc"),
         )
-    plc = SoftPLC.from_file(str(path), cycle_s=control.cycle_s, program=control.program)
-    _check_bindings(plc.variables, table)
-    return plc
+    return compile_source(path.read_text(encoding="utf-8"), str(path))
 
 
 def _check_bindings(variables: dict, table: TagTable) -> None:
@@ -171,7 +179,7 @@ def _unknown_variable(var: str, variables: dict) -> str:
 
 
 def _load_python(reference: str, base_dir: Path):
-    """``file.py:Class`` (relative to the scenario) or ``package.module:Class``."""
+    """The class of ``file.py:Class`` (relative to the scenario) or ``package.module:Class``."""
     where = ("control", "python")
     module_name, _, class_name = reference.rpartition(":")
     if not module_name or not class_name:
@@ -204,7 +212,8 @@ def _load_python(reference: str, base_dir: Path):
     if cls is None or not callable(getattr(cls, "scan", None)):
         raise TagError(f"{module_name} has no class {class_name!r} with a scan method", where)
     try:
-        return cls(), reference
+        cls()  # built once here, so that a constructor that fails does so at load time
+        return cls, reference
     except Exception as exc:
         raise TagError(
             f"{reference}() failed: {type(exc).__name__}: {exc}; a controller class is built "

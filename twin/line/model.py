@@ -22,7 +22,6 @@ from twin.line.states import LevelGauge, Observer
 from twin.line.station import Station
 from twin.line.streams import stream
 from twin.scenario import Scenario
-from twin.scenario.signals import commanded_elements
 
 ELEMENT_CLASSES: dict[str, type[Element]] = {
     "source": Source,
@@ -70,7 +69,8 @@ class Line:
         # for elements that do not run on their own timed logic.
         self.performers = performers or {}
         # Elements whose actuators a controller drives (the rest run their own logic).
-        self.commanded = commanded_elements(scenario.control, scenario.elements)
+        tags = scenario.tags
+        self.commanded = frozenset(t.element_id for t in tags.actuators) if tags else frozenset()
         self.estop_listeners: list = []  # called when an emergency stop is pressed or released
         self.seed = scenario.run.seed
         self.warmup_s = scenario.run.warmup_s

@@ -41,11 +41,10 @@ class Scenario:
     sha256: str = field(default="")
     parts: dict[str, Any] = field(default_factory=dict)
     control: Any = None  # the control section (a ControlSpec), for a controlled scenario
-
-    @property
-    def base_dir(self) -> Path:
-        """Where files the scenario names (a PLC program) are looked for."""
-        return Path(self.source).parent if self.source != "<string>" else Path.cwd()
+    # Made from the control section once, at load: its tag table, and what makes a fresh
+    # controller for each replication (the PLC program compiled only once).
+    tags: Any = None
+    controller: Any = field(default=None, compare=False)
 
     def element_ids(self, kind: str) -> list[str]:
         return [i for i, e in self.elements.items() if e.type == kind]
@@ -130,10 +129,13 @@ def parse_scenario(
                 path=dotted(key),
                 where=where(key),
             )
+    tags = controller = None
     if spec.control is not None:
-        _check_control(spec, source, where)
+        tags, controller = _load_control(spec, source, where)
     return Scenario(
         control=spec.control,
+        tags=tags,
+        controller=controller,
         parts=dict(spec.parts),
         name=spec.name,
         description=spec.description,
@@ -147,17 +149,17 @@ def parse_scenario(
     )
 
 
-def _check_control(spec: ScenarioSpec, source: str, where: Callable[[Key], str]) -> None:
-    """The tag table as a whole, and the controller it binds to (a PLC program is compiled
-    here, so its errors come at load time)."""
+def _load_control(spec: ScenarioSpec, source: str, where: Callable[[Key], str]):
+    """The tag table, checked as a whole, and the controller factory it binds to (a PLC
+    program is compiled here, so its errors come at load time)."""
     # Imported here: a planner's scenario without a controller never loads the control layer.
-    from twin.control.controllers import load_controller
+    from twin.control.controllers import controller_factory
     from twin.control.tags import TagError, TagTable
 
     base_dir = Path(source).parent if source != "<string>" else Path.cwd()
     try:
         table = TagTable.from_spec(spec.control, spec.elements)
-        load_controller(spec.control, table, base_dir)
+        return table, controller_factory(spec.control, table, base_dir)
     except TagError as exc:
         raise ScenarioError(exc.message, path=dotted(exc.key), where=where(exc.key)) from None
 

@@ -109,20 +109,3 @@ def split_tag(name: str, element_ids) -> tuple[str, str] | None:
     if best is None:
         return None
     return best, name[len(best) + 1 :]
-
-
-def commanded_elements(control, elements: dict) -> frozenset[str]:
-    """Ids of the elements a controller commands: those with an actuator bound to a tag.
-    The others keep their built-in logic."""
-    if control is None:
-        return frozenset()
-    found = set()
-    for name in control.tags:
-        split = split_tag(name, elements)
-        if split is None:
-            continue
-        element_id, signal = split
-        known = signals_of(elements[element_id]).get(signal)
-        if known is not None and known.direction == ACTUATOR:
-            found.add(element_id)
-    return frozenset(found)
