@@ -162,7 +162,7 @@ def build(
     )
     line_of.append(line)
     try:
-        _add_barriers(scenario, line, cells, world)
+        _mark_divertible(scenario, line, cells)
         scan = _attach_controller(scenario, line, observer)
     except Exception:
         world.close()
@@ -170,26 +170,11 @@ def build(
     return Plant(line, clock, world, cells, scan)
 
 
-def _add_barriers(scenario: Scenario, line: Line, cells: dict, world) -> None:
-    """The extra light barriers of physics belts, as signals of their conveyor elements."""
-    from twin.cell import BeltCell
-    from twin.physics.sensors import LightBarrier
-
-    for element_id, cell in cells.items():
-        if not isinstance(cell, BeltCell):
-            continue
-        conveyor = line.elements[element_id]
-        conveyor.divertible = any(
-            spec.type == "pusher" and spec.belt == element_id for spec in scenario.elements.values()
-        )
-        half_m = cell.belt.width_m / 2 - 0.01  # inside the side guides
-        for name, barrier in scenario.elements[element_id].sensors.items():
-            conveyor.barriers[name] = LightBarrier(
-                world,
-                f"{element_id}.{name}",
-                cell.belt.point_m(barrier.at_m, -half_m, barrier.height_m),
-                cell.belt.point_m(barrier.at_m, half_m, barrier.height_m),
-            )
+def _mark_divertible(scenario: Scenario, line: Line, cells: dict) -> None:
+    """Belts with pushers beside them: their parts may leave midway."""
+    for spec in scenario.elements.values():
+        if spec.type == "pusher" and spec.belt in cells:
+            line.elements[spec.belt].divertible = True
 
 
 def _attach_controller(scenario: Scenario, line: Line, observer):

@@ -287,21 +287,27 @@ class BeltCell:
         self.end_centre_m = self.belt.point_m(self._end_along_m, 0.0, height_m / 2)
         self._fresh: set[int] = set()
         self.hands_on_physically = False  # set by the builder when a robot picks from it
-        # The belt's sensors, as element signals: light barriers across its entry and its end.
-        half_width_m = spec.width_m / 2 - 0.01  # inside the side guides
-        beam_m = height_m / 2
-
-        def barrier(name: str, along_m: float) -> LightBarrier:
-            return LightBarrier(
-                world,
-                f"{element_id}.{name}",
-                self.belt.point_m(along_m, -half_width_m, beam_m),
-                self.belt.point_m(along_m, half_width_m, beam_m),
-            )
-
-        self.entry = barrier("entry", length_m)
-        self.exit = barrier("exit", self._end_along_m)
+        # The belt's sensors, as element signals: light barriers across its entry and its end
+        # at half the part's height, and any the scenario adds (`sensors`).
+        self.barriers: dict[str, LightBarrier] = {}
+        self.entry = self.add_barrier("entry", length_m, height_m / 2)
+        self.exit = self.add_barrier("exit", self._end_along_m, height_m / 2)
+        for name, barrier in spec.sensors.items():
+            self.add_barrier(name, barrier.at_m, barrier.height_m)
         clock.add_activity(self.active, glide=self)
+
+    def add_barrier(self, name: str, along_m: float, height_m: float) -> LightBarrier:
+        """A light barrier across the belt ``along_m`` from its start, its beam ``height_m``
+        above the surface, just inside the side guides."""
+        half_width_m = self.belt.width_m / 2 - 0.01
+        barrier = LightBarrier(
+            self.world,
+            f"{self.id}.{name}",
+            self.belt.point_m(along_m, -half_width_m, height_m),
+            self.belt.point_m(along_m, half_width_m, height_m),
+        )
+        self.barriers[name] = barrier
+        return barrier
 
     def enter(self, part) -> None:
         body = self.bodies.body_of(part.id)
@@ -315,15 +321,11 @@ class BeltCell:
         self._fresh.add(body)  # it must be stepped at least until it starts to ride
         self.clock.wake()
 
-    @property
-    def signals(self) -> dict[str, bool]:
-        """What a controller sees of this belt."""
-        return {
-            "running": self.belt.running,
-            "reverse": self.belt.reverse,
-            "entry": self.entry.blocked,
-            "exit": self.exit.blocked,
-        }
+    def signal(self, name: str) -> bool:
+        """What a controller sees of this belt: ``reverse``, or a light barrier by name."""
+        if name == "reverse":
+            return self.belt.reverse
+        return self.barriers[name].blocked
 
     def leave(self, part) -> None:
         """The part went on; off the physical world unless a physics element took it."""

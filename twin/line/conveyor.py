@@ -48,10 +48,8 @@ class Conveyor(Element):
         self._head_changed = None  # fired when the part at the head was taken off midway
         self.at_exit = False
         self.entered_s = -self.gap_s
-        # Set by the composer of a physics run: whether pushers stand by this belt, and its
-        # extra light barriers by name.
+        # Set by the composer of a physics run: whether pushers stand by this belt.
         self.divertible = False
-        self.barriers: dict = {}
 
     def start(self) -> None:
         self.env.process(self.run())
@@ -172,8 +170,7 @@ class Conveyor(Element):
         if name == "run":
             return self.running
         if physical is not None:
-            barrier = self.barriers.get(name)
-            return barrier.blocked if barrier is not None else physical.signals[name]
+            return physical.signal(name)
         if name == "entry":
             return self.env.now - self.entered_s < self.gap_s
         if name == "exit":
