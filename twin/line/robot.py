@@ -32,9 +32,7 @@ class Robot(Station):
         self._configure(process, 1, spec.failures, None, perform)
         # Commanded, a robot picks only after a rising edge of `start` (it is then armed),
         # and reports `done` from the end of the cycle until `start` falls.
-        self.commanded_robot = self.commanded
-        self.commanded = False  # its parts need no second start, as a station's do
-        self.watch_cycles = self.commanded_robot
+        self.watch_cycles = self.commanded
         self.armed = False
         self.done = False
         self.program = 0
@@ -44,12 +42,12 @@ class Robot(Station):
     # an occupied machine, as a station would keep a finished part (blocking after service).
 
     def can_accept(self) -> bool:
-        if self.commanded_robot and not self.armed:
+        if self.commanded and not self.armed:
             return False
         return bool(self.free) and self.router.select() is not None
 
     def accept(self, part) -> None:
-        if self.commanded_robot:
+        if self.commanded:
             self.armed = False
             self.done = False
         super().accept(part)

@@ -56,7 +56,7 @@ class Place:
                 yield self.wake
                 part = self.incoming
             self.incoming = None
-            if station.commanded:
+            if station.waits_for_start:
                 # Under control the part waits until the controller says start.
                 clock.set(IDLE)
                 start = env.event()
@@ -114,6 +114,9 @@ class Station(Element):
     def __init__(self, line, element_id: str, spec) -> None:
         super().__init__(line, element_id, spec)
         self._configure(spec.process, spec.capacity, spec.failures, spec.setup)
+        if self.commanded:
+            self.waits_for_start = True
+            self.states = (*self.states, IDLE)
 
     def _configure(self, process, capacity: int, failures, setup, perform=None) -> None:
         """``perform(part)``, when given, returns the event that ends the part's processing
@@ -126,9 +129,10 @@ class Station(Element):
         self.draw_setup = line.sampler(element_id, "setup", setup.time) if setup else None
         self.setup_every = setup.every if setup else 1
         self.commanded = self.id in line.commanded
-        if self.commanded:
-            self.states = (*self.states, IDLE)
-        self.watch_cycles = False  # whether cycle_ended() wants to hear of each part leaving
+        # A commanded station's parts wait (idle) for `start`; a robot's `start` arms it
+        # before it takes a part, and it hears of each cycle's end instead.
+        self.waits_for_start = False
+        self.watch_cycles = False
         self.start_waiting: deque = deque()  # places whose part waits for `start`
         self.start_command = Command()
         self.parts_finished = 0
@@ -181,7 +185,7 @@ class Station(Element):
             self.start_waiting.popleft().succeed()
 
     def cycle_ended(self) -> None:
-        """A part left a commanded station (robots note the end of their cycle here)."""
+        """A part left (called when ``watch_cycles``: a commanded robot's cycle ended)."""
 
     def reset_statistics(self) -> None:
         for place in self.places:
