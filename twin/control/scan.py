@@ -82,7 +82,7 @@ class ScanCycle:
             yield timeout(start_s + scans * cycle_s - now)
 
     def _apply(self, tag, value) -> None:
-        if self.applied.get(tag.name, None) == value and tag.name in self.applied:
+        if self.applied.get(tag.name, _UNSEEN) == value:
             return
         self.applied[tag.name] = value
         self._write(tag, value)

@@ -86,6 +86,7 @@ class Line:
             element_id: ELEMENT_CLASSES[spec.type](self, element_id, spec)
             for element_id, spec in scenario.elements.items()
         }
+        self._panels = [e for e in self.elements.values() if e.kind == "panel"]
         for element_id, route in scenario.routes.items():
             targets = [self.elements[t] for t in route.targets]
             self.elements[element_id].router = make_router(
@@ -135,7 +136,8 @@ class Line:
 
     @property
     def estop_pressed(self) -> bool:
-        return any(getattr(e, "estop_pressed", False) for e in self.elements.values())
+        # Asked at every scan of a controller: only the panels are looked at.
+        return any(panel.estop_pressed for panel in self._panels)
 
     def _end_warmup(self):
         yield self.env.timeout(self.warmup_s)
