@@ -109,18 +109,12 @@ class Conveyor(Element):
                 else:
                     yield self.physical.arrival(part)  # the part's body is at the end
             elif self.commanded:
-                if not (yield from self._travel()):
-                    continue
+                yield from self._travel()
             else:
                 arrive_s = max(arrive_s, self.last_exit_s + self.gap_s)
                 if arrive_s > env.now:
                     yield env.timeout(arrive_s - env.now)
             self.at_exit = True
-            while self.commanded and not self.running and self.physical is None:
-                # A part at the end of a stopped belt does not leave it.
-                clock.set(IDLE)
-                self._run_changed = env.event()
-                yield self._run_changed
             blocked = self.pass_on(part, clock)
             if blocked is not None:
                 yield blocked
@@ -134,7 +128,7 @@ class Conveyor(Element):
 
     def _travel(self):
         """Wait until the head part reaches the end of a commanded timed belt, following its
-        stops and restarts; True once it is there."""
+        stops and restarts (it returns with the belt running)."""
         env = self.env
         while True:
             if not self.running:
@@ -145,7 +139,7 @@ class Conveyor(Element):
             self.clock.set(WORKING)
             arrive_s = max(self.belt[0][1], self.last_exit_s + self.gap_s)
             if arrive_s <= env.now:
-                return True
+                return
             self._run_changed = env.event()
             yield env.any_of([env.timeout(arrive_s - env.now), self._run_changed])
 
