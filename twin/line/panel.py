@@ -53,10 +53,10 @@ class Panel:
         if name not in self.values:
             raise KeyError(f"{self.id} has no control {name!r}; it has {', '.join(self.values)}")
         self.values[name] = bool(value)
-        if name == "estop" and self.observer is not None:
-            text = "estop pressed" if value else "estop released"
-            self.observer.event(self.env.now, self.id, text)
         if name == "estop":
+            if self.observer is not None:
+                text = "estop pressed" if value else "estop released"
+                self.observer.event(self.env.now, self.id, text)
             self.line.estop_changed()
 
     @property

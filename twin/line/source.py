@@ -32,7 +32,6 @@ class Source(Element):
         # Commanded (its `release` bound to a tag), it sends one part per rising edge.
         self.commanded = element_id in line.commanded
         self.release_command = Command()
-        self.blocked = False
         if self.commanded:
             first = IDLE
         else:
@@ -99,7 +98,7 @@ class Source(Element):
 
     def signal(self, name: str):
         if name == "blocked":
-            return self.blocked
+            return self.clock.state == BLOCKED
         if name == "count":
             return self.created
         if name == "release":
@@ -113,18 +112,16 @@ class Source(Element):
         rising = self.release_command.rises(value)
         # A release while the last part still waits for room is not counted (no queue of
         # releases): `blocked` tells the controller to wait.
-        if rising and not self.blocked and not self._exhausted():
+        if rising and self.clock.state != BLOCKED and not self._exhausted():
             self.env.process(self._release())
 
     def _release(self):
-        self.blocked = True
         part = self._new_part()
         self.created += 1
         blocked = self.pass_on(part, self.clock)
         if blocked is not None:
             yield blocked
         self.clock.set(IDLE)
-        self.blocked = False
 
     def reset_statistics(self) -> None:
         self.clock.reset()

@@ -38,7 +38,7 @@ def _a(name: str, meaning: str, type_: str = "bool") -> Signal:
 SIGNALS: dict[str, tuple[Signal, ...]] = {
     "source": (
         _a("release", "rising edge: create one part and send it on (bound: no automatic parts)"),
-        _s("blocked", "a released part waits for room downstream"),
+        _s("blocked", "a part waits for room downstream"),
         _s("count", "parts created so far", "int32"),
     ),
     "station": (
