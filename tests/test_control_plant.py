@@ -144,6 +144,12 @@ def test_a_controller_fault_stops_the_scans_puts_the_actuators_off_and_the_run_i
     assert len(stop) == 1
     assert stop[0]["time_s"] == pytest.approx(10.0)
     assert "ZeroDivisionError" in stop[0]["text"]
+    # The fault names the line of the controller's own file that raised, not twin's.
+    (fault,) = result.replications[0].faults
+    raising = LOGIC.read_text().splitlines().index('            return {"belt.run": 1 / 0 > 0}')
+    assert fault.location == f"{LOGIC}:{raising + 1}"
+    assert fault.message == "ZeroDivisionError: division by zero"
+    assert fault.time_s == pytest.approx(10.0)
     assert [(t["time_s"], t["value"]) for t in tags if t["source"] == "belt.run"] == [
         (0.0, 0.0),
         (0.0, 1.0),
@@ -248,7 +254,7 @@ def test_a_controller_that_writes_a_sensor_is_stopped_with_the_reason():
     plant = build(scenario(text))
     plant.run()
     assert plant.scan.stopped
-    assert "output 'belt.exit' is not an actuator tag; actuators: belt.run" in plant.scan.fault
+    assert "output 'belt.exit' is not an actuator tag; actuators: belt.run" in str(plant.scan.fault)
 
 
 BELT_PLC = """\

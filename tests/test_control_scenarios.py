@@ -203,10 +203,16 @@ def test_twin_run_warns_of_a_plc_in_stop_and_puts_it_in_the_json(tmp_path):
     assert faults == [
         {
             "replication": 0,
+            "time_s": 0.2,
+            "source": "control",
+            "location": f"{tmp_path / 'stop.st'}:5:16",
+            "message": "division by zero",
             "fault": f"controller stopped: {tmp_path / 'stop.st'}:5:16: division by zero "
             "at t=0.200 s",
         }
     ]
+    # The warning comes before the tables, where it cannot scroll away unseen.
+    assert told.stdout.index("warning:") < told.stdout.index("throughput_per_hour")
 
 
 def test_twin_validate_compiles_the_program_and_names_the_line_of_a_syntax_error(tmp_path):

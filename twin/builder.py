@@ -68,7 +68,7 @@ class Plant:
             if self.world is not None:
                 self.world.close()
         if self.scan is not None and self.scan.fault is not None:
-            result.faults.append(f"controller stopped: {self.scan.fault}")
+            result.faults.append(self.scan.fault)
         return result
 
 

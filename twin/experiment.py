@@ -34,10 +34,16 @@ class RunResult:
     def faults(self) -> list[dict]:
         """What went wrong in a replication without ending it (a controller in STOP)."""
         return [
-            {"replication": r.replication, "fault": fault}
+            {"replication": r.replication, **fault.to_json()}
             for r in self.replications
             for fault in r.faults
         ]
+
+    @property
+    def hints(self) -> list[str]:
+        """What the run suggests is wrong though nothing failed (e.g. a controller that
+        never starts a machine), one sentence each."""
+        return []
 
     @property
     def elements(self) -> dict[str, dict]:

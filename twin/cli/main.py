@@ -99,15 +99,18 @@ def run(
             )
         except TwinError as error:
             fail(error)
-    console.print(
-        kpi_table(run_title(loaded.name, len(result.replications), loaded.run.seed), result.kpis)
-    )
-    console.print(element_table(result.elements))
+    # Warnings first: a controller in STOP must not scroll away above the tables.
     for fault in result.faults:
         console.print(
             f"[bold yellow]warning:[/] replication {fault['replication']}: {fault['fault']}",
             highlight=False,
         )
+    for hint in result.hints:
+        console.print(f"[bold yellow]hint:[/] {hint}", highlight=False)
+    console.print(
+        kpi_table(run_title(loaded.name, len(result.replications), loaded.run.seed), result.kpis)
+    )
+    console.print(element_table(result.elements))
     if run_store is not None:
         console.print(
             f"Recorded as run [bold]{result.run_id[:8]}[/] in {run_store.folder}/ "

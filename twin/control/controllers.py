@@ -14,6 +14,7 @@ from pathlib import Path
 
 from twin.control.tags import Tag, TagError, TagTable
 from twin.errors import TwinError
+from twin.faults import RunFault
 
 INTEGER_TYPES = {
     "SINT",
@@ -52,14 +53,19 @@ class SoftPLCController:
         self.plc = plc
         self.sensors = [(tag.name, tag.var) for tag in table.sensors]
         self.actuators = [(tag.name, tag.var) for tag in table.actuators]
-        self.fault: str | None = None
+        self.fault: RunFault | None = None
 
     def scan(self, time_s: float, inputs: dict) -> dict | None:
         plc = self.plc
         plc.write({var: inputs[name] for name, var in self.sensors})
         plc.scan(time_s)
         if plc.state != "RUN":
-            self.fault = str(plc.fault) if plc.fault is not None else "PLC in STOP"
+            stop = plc.fault
+            self.fault = RunFault(
+                time_s=stop.time_s,
+                message=stop.message,
+                location=f"{stop.file}:{stop.line}:{stop.column}",
+            )
             return None
         read = plc.read
         return {name: read(var) for name, var in self.actuators}
@@ -74,25 +80,45 @@ class PythonController:
         self.instance = instance
         self.origin = origin
         self.actuator_names = {tag.name for tag in table.actuators}
-        self.fault: str | None = None
+        self.fault: RunFault | None = None
 
     def scan(self, time_s: float, inputs: dict) -> dict | None:
         try:
             self.instance.time_s = time_s
             outputs = self.instance.scan(dict(inputs))
         except Exception as exc:
-            self.fault = f"{self.origin}: {type(exc).__name__}: {exc} at t={time_s:.3f} s"
+            self.fault = RunFault(
+                time_s=time_s,
+                message=f"{type(exc).__name__}: {exc}",
+                location=_raised_at(exc, self.instance) or self.origin,
+            )
             return None
         if outputs is None:
             return {}
         unknown = [name for name in outputs if name not in self.actuator_names]
         if unknown:
             known = ", ".join(sorted(self.actuator_names)) or "none"
-            self.fault = (
-                f"{self.origin}: output {unknown[0]!r} is not an actuator tag; actuators: {known}"
+            self.fault = RunFault(
+                time_s=time_s,
+                message=f"output {unknown[0]!r} is not an actuator tag; actuators: {known}",
+                location=self.origin,
             )
             return None
         return outputs
+
+
+def _raised_at(exc: BaseException, instance) -> str | None:
+    """``file:line`` of the innermost frame of the controller's own file in the traceback —
+    where the user's code went wrong, not where twin called it."""
+    module = sys.modules.get(type(instance).__module__)
+    own = getattr(module, "__file__", None)
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == own:
+            found = f"{own}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
 
 
 def controller_factory(control, table: TagTable, base_dir: Path) -> Callable[[], object]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from twin.control.tags import TagTable
+from twin.faults import RunFault
 
 
 class ScanCycle:
@@ -41,7 +42,7 @@ class ScanCycle:
         self._emit_event = getattr(observer, "event", None) if observer is not None else None
         self.scans = 0
         self.stopped = False
-        self.fault: str | None = None
+        self.fault: RunFault | None = None
         self.last: dict[str, object] = {}  # every tag's value as last seen or written
         self.applied: dict[str, object] = {}  # what the plant's actuators were last set to
         self._process = None
@@ -72,7 +73,8 @@ class ScanCycle:
             scans += 1
             self.scans = scans
             if outputs is None:
-                self._stop(self.controller.fault or "controller stopped")
+                fault = self.controller.fault
+                self._stop(fault or RunFault(time_s=now, message="the controller stopped"))
                 return
             held = self._estop()
             for tag in actuators:
@@ -95,11 +97,11 @@ class ScanCycle:
         if self._emit_tag is not None:
             self._emit_tag(self.env.now, name, value)
 
-    def _stop(self, fault: str) -> None:
+    def _stop(self, fault: RunFault) -> None:
         self.stopped = True
         self.fault = fault
         if self._emit_event is not None:
-            self._emit_event(self.env.now, "control", f"controller stopped: {fault}")
+            self._emit_event(self.env.now, "control", str(fault))
         for tag in self.table.actuators:
             self._apply(tag, tag.safe_value)
 

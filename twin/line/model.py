@@ -9,6 +9,7 @@ import numpy as np
 import simpy
 
 from twin.distributions import Distribution, Sampler
+from twin.faults import RunFault
 from twin.line.buffer import Buffer
 from twin.line.conveyor import Conveyor
 from twin.line.element import Element, Part
@@ -46,7 +47,7 @@ class ReplicationResult:
     parts_out: int
     lead_times_s: list[float] = field(repr=False, default_factory=list)
     # What went wrong without ending the run, e.g. a controller that went to STOP.
-    faults: list[str] = field(default_factory=list)
+    faults: list[RunFault] = field(default_factory=list)
 
 
 class Line:
