@@ -76,6 +76,56 @@ def test_a_stopped_timed_belt_holds_its_parts_and_the_restart_carries_them_on():
     assert result.elements["belt"]["states"]["idle"] * 20 == pytest.approx(3.0)
 
 
+def test_a_standing_timed_belt_takes_a_part_only_while_its_entry_is_free():
+    text = controlled(
+        belt_line("standing belt", "20s", "interarrival: 1s"),
+        "NeverRun",
+        "belt.run: {}\nbelt.entry: {}\nfeed.blocked: {}\n",
+    )
+    plant = build(scenario(text))
+    result = plant.run()
+    # The first part (1 s) stands at the entry of the belt that never runs; the second (2 s)
+    # has nowhere to go, and the source holds it from then on.
+    assert plant.line.elements["belt"].content() == 1
+    assert result.elements["feed"]["states"]["blocked"] * 20 == pytest.approx(18.0)
+    assert plant.scan.last["belt.entry"] is True
+    assert plant.scan.last["feed.blocked"] is True
+
+
+def test_a_part_held_at_a_stopped_belt_comes_on_when_it_restarts():
+    text = controlled(
+        belt_line("belt pause", "20s", "interarrival: 1.5s"),
+        "BeltPause",
+        "belt.run: {}\n",
+    )
+    result = build(scenario(text)).run()
+    # The belt stops at 2 s with the part of 1.5 s only 0.5 s of travel from the entry (the
+    # spacing is 6 s / 5 = 1.2 s): the part of 3 s waits at the source until the restart at
+    # 5 s. Parts come slower than the belt spaces them, so that is the only wait.
+    assert result.elements["feed"]["states"]["blocked"] * 20 == pytest.approx(2.0)
+    assert result.elements["belt"]["parts_in"] == 11  # 1.5, 5.0 (the held one), 6.5 ... 18.5
+
+
+def test_a_stopped_physics_belt_shows_idle_while_it_stands_with_a_part():
+    text = controlled(
+        """\
+        name: physics belt pause
+        run: {horizon: 12s}
+        elements:
+          feed: {type: source, interarrival: 0.2s, limit: 1}
+          belt: {type: conveyor, fidelity: physics, start: [0, 0, 0.8], length: 3, speed: 0.5,
+                 capacity: 5}
+          done: {type: sink}
+        flow: [feed -> belt -> done]
+        """,
+        "BeltPause",
+        "belt.run: {}\n",
+    )
+    result = build(scenario(text)).run()
+    # The box rides from 0.2 s; the belt stands from 2 s to 5 s with it on board.
+    assert result.elements["belt"]["states"]["idle"] * 12 == pytest.approx(3.0)
+
+
 def test_a_released_source_sends_one_part_per_rising_edge():
     text = controlled(
         """\

@@ -54,3 +54,10 @@ class AlwaysRun:
 class WritesASensor:
     def scan(self, inputs):
         return {"belt.exit": True}
+
+
+class NeverRun:
+    """Leaves the belt standing."""
+
+    def scan(self, inputs):
+        return {"belt.run": False}

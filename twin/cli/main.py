@@ -75,7 +75,7 @@ def run(
             flags[settings[-1]] = f"--{name} {value}"
     loaded = _load(scenario, settings, flags)
     # Imported here so that `twin validate` and `--help` need not load the engine.
-    from twin.cli.tables import element_table, kpi_table, run_title
+    from twin.cli.tables import kpi_table, print_elements, run_title
     from twin.experiment import run_experiment
 
     console = console_for(stderr=json_path is not None and str(json_path) == "-")
@@ -110,7 +110,7 @@ def run(
     console.print(
         kpi_table(run_title(loaded.name, len(result.replications), loaded.run.seed), result.kpis)
     )
-    console.print(element_table(result.elements))
+    print_elements(console, result.elements)
     if run_store is not None:
         console.print(
             f"Recorded as run [bold]{result.run_id[:8]}[/] in {run_store.folder}/ "

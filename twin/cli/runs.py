@@ -70,7 +70,7 @@ def show(
     store: StoreOption = None,
 ) -> None:
     """A run's manifest, KPIs with 95 % intervals, and element states."""
-    from twin.cli.tables import element_table, kpi_table, run_title
+    from twin.cli.tables import kpi_table, print_elements, run_title
     from twin.record.summary import element_means, kpi_estimates
 
     run_store = open_store(store)
@@ -113,7 +113,7 @@ def show(
         return
     console.print(kpi_table(run_title(run.scenario_name, done, run.seed), kpis))
     elements = element_means([r["elements"] for r in run_store.replications(run.id)])
-    console.print(element_table(elements))
+    print_elements(console, elements)
 
 
 @runs_app.command()

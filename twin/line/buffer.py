@@ -71,6 +71,7 @@ class Buffer(Element):
             self._room_freed()
 
     def reset_statistics(self) -> None:
+        super().reset_statistics()
         self.gauge.reset()
 
     def statistics(self, elapsed_s: float) -> dict:

@@ -16,8 +16,9 @@ class Conveyor(Element):
 
     Commanded (its ``run`` bound to a tag), the belt moves only while ``run`` is true: a stop
     freezes every part where it is (state ``idle``), and a restart moves them on from there.
-    ``entry`` is true for one spacing time after a part came on; ``exit`` while a part waits
-    at the end.
+    A standing belt takes a part only while its entry is free; the part then stands at the
+    entry until the belt runs. ``entry`` is true until the last part has moved one spacing
+    (length/capacity) along the belt; ``exit`` while a part waits at the end.
     """
 
     kind = "conveyor"
@@ -47,7 +48,6 @@ class Conveyor(Element):
         self._run_changed = None  # an event the run loop waits on while the belt may change
         self._head_changed = None  # fired when the part at the head was taken off midway
         self.at_exit = False
-        self.entered_s = -self.gap_s
         # Set by the composer of a physics run: whether pushers stand by this belt.
         self.divertible = False
 
@@ -57,7 +57,18 @@ class Conveyor(Element):
     def can_accept(self) -> bool:
         if len(self.belt) >= self.capacity:
             return False
-        return self.physical is None or self.physical.entry_free()
+        if self.physical is not None:
+            return self.physical.entry_free()
+        return self.running or not self._entry_taken()
+
+    def _entry_taken(self) -> bool:
+        """Whether the last part to come on has not yet moved one spacing from the entry
+        (timed belts; distances are belt running time, which stands still while stopped)."""
+        if not self.belt:
+            return False
+        belt_now_s = self.env.now if self.running else self.stopped_since_s
+        entered_s = self.belt[-1][1] - self.travel_s  # shifted by every stop, as the part is
+        return belt_now_s - entered_s < self.gap_s - 1e-9
 
     def wait_for_room(self, waiter) -> None:
         super().wait_for_room(waiter)
@@ -79,7 +90,6 @@ class Conveyor(Element):
         # On a stopped belt a part travels from the moment the belt stopped: the restart
         # shifts every part by the time it stood.
         entered_s = self.env.now if self.running else self.stopped_since_s
-        self.entered_s = self.env.now
         self.belt.append((part, entered_s + self.travel_s))
         self.gauge.add(1)
         wake = self.wake
@@ -166,7 +176,7 @@ class Conveyor(Element):
         if physical is not None:
             return physical.signal(name)
         if name == "entry":
-            return self.env.now - self.entered_s < self.gap_s
+            return self._entry_taken()
         if name == "exit":
             return self.at_exit
         return super().signal(name)
@@ -177,6 +187,7 @@ class Conveyor(Element):
             if name == "run":
                 self.running = value
                 self.physical.belt.running = value
+                self._show_standing()
             else:
                 self.physical.belt.reverse = value
             self.physical.clock.wake()  # parts on it may start to move
@@ -203,8 +214,20 @@ class Conveyor(Element):
         if changed is not None and not changed.triggered:
             self._run_changed = None
             changed.succeed()
+        if value:
+            self._room_freed()  # a part held at a standing belt's entry may come on now
+
+    def _show_standing(self) -> None:
+        """A physics belt's parts ride on the belt itself, not on the run loop: a stop or a
+        restart shows in the state at once (a part blocked at the end stays blocked)."""
+        state = self.clock.state
+        if not self.running and state == WORKING:
+            self.clock.set(IDLE)
+        elif self.running and state == IDLE:
+            self.clock.set(WORKING)
 
     def reset_statistics(self) -> None:
+        super().reset_statistics()
         self.clock.reset()
         self.gauge.reset()
 

@@ -66,6 +66,9 @@ class Element:
         self._emit_move = line.observer.move if line.observer is not None else None
         self.router = None  # set once all elements exist
         self._waiting: deque[Waiter] = deque()
+        # Parts handed in and passed on since the end of the warm-up.
+        self.parts_in = 0
+        self.parts_out = 0
 
     # Receiving side -------------------------------------------------------------------------
 
@@ -106,6 +109,8 @@ class Element:
 
     def hand_over(self, part: Part, target: Element) -> None:
         self.router.commit(target)
+        self.parts_out += 1
+        target.parts_in += 1
         target.accept(part)
         if self._emit_move is not None:
             self._emit_move(self.env.now, part.id, self.id, target.id)
@@ -145,8 +150,14 @@ class Element:
         """A controller sets one of the element's actuator signals."""
         raise KeyError(f"{self.id} has no actuator signal {name!r}")
 
+    def activity(self) -> list[StateClock]:
+        """The clocks of the places whose active periods make the element a bottleneck
+        candidate (none: it is never the one the line waits for)."""
+        return []
+
     def reset_statistics(self) -> None:
         """Forget statistics gathered so far (end of the warm-up)."""
+        self.parts_in = self.parts_out = 0
 
     def statistics(self, elapsed_s: float) -> dict:
         """``{"utilisation": u, "states": {state: fraction}}`` plus type-specific figures."""

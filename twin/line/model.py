@@ -10,6 +10,7 @@ import simpy
 
 from twin.distributions import Distribution, Sampler
 from twin.faults import RunFault
+from twin.line.bottleneck import Periods, shifting_bottlenecks
 from twin.line.buffer import Buffer
 from twin.line.conveyor import Conveyor
 from twin.line.element import Element, Part
@@ -34,6 +35,16 @@ ELEMENT_CLASSES: dict[str, type[Element]] = {
     "pusher": Pusher,
     "panel": Panel,
 }
+
+
+# Per-element figures that are KPIs of their own (besides states, OEE and bottleneck shares).
+FLAT_FIGURES = (
+    "utilisation",
+    "mean_level",
+    "throughput_per_hour",
+    "demand_per_hour",
+    "lost_or_held_per_hour",
+)
 
 
 @dataclass
@@ -183,15 +194,25 @@ class Line:
         kpis["wip"] = self.wip.area / elapsed_s if elapsed_s else 0.0
         kpis["scrap_per_hour"] = self.parts_scrapped / elapsed_s * 3600 if elapsed_s else 0.0
         elements: dict[str, dict] = {}
+        bottlenecks = self._bottlenecks(end_s - elapsed_s, end_s)
         for element_id, element in self.elements.items():
             stats = element.statistics(elapsed_s)
             if element.states:
                 shares = stats.get("states", {})
                 stats["states"] = {state: shares.get(state, 0.0) for state in element.states}
+            if isinstance(element, Element):
+                stats["parts_in"] = element.parts_in
+                stats["parts_out"] = element.parts_out
+            if element_id in bottlenecks:
+                stats["bottleneck"] = bottlenecks[element_id]
             elements[element_id] = {"type": element.kind, **stats}
-            for name in ("utilisation", "mean_level", "throughput_per_hour"):
+            for name in FLAT_FIGURES:
                 if stats.get(name) is not None:
                     kpis[f"{element_id}.{name}"] = stats[name]
+            if "oee" in stats:
+                kpis[f"{element_id}.oee"] = stats["oee"]["oee"]
+            for kind, share in stats.get("bottleneck", {}).items():
+                kpis[f"{element_id}.bottleneck.{kind}"] = share
             for state, share in stats.get("states", {}).items():
                 kpis[f"{element_id}.state.{state}"] = share
         return ReplicationResult(
@@ -202,6 +223,28 @@ class Line:
             parts_out=self.parts_out,
             lead_times_s=self.lead_times_s,
         )
+
+    def _bottlenecks(self, start_s: float, end_s: float) -> dict[str, dict[str, float]]:
+        """Share of the measured time each candidate was the sole and the shifting
+        bottleneck (active-period method; see twin.line.bottleneck)."""
+        candidates = {
+            element_id: clocks
+            for element_id, element in self.elements.items()
+            if (clocks := element.activity() if isinstance(element, Element) else [])
+        }
+        periods = [
+            Periods.of_places([(c.initially_active, c.toggles_s) for c in clocks], end_s)
+            for clocks in candidates.values()
+        ]
+        span_s = end_s - start_s
+        found = shifting_bottlenecks(periods, start_s, end_s)
+        return {
+            element_id: {
+                "sole": time.sole_s / span_s if span_s > 0 else 0.0,
+                "shifting": time.shifting_s / span_s if span_s > 0 else 0.0,
+            }
+            for element_id, time in zip(candidates, found, strict=True)
+        }
 
 
 def run_replication(scenario: Scenario, replication: int = 0, observer=None) -> ReplicationResult:

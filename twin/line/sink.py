@@ -10,8 +10,7 @@ class Sink(Element):
 
     def __init__(self, line, element_id: str, spec) -> None:
         super().__init__(line, element_id, spec)
-        self.parts_out = 0
-        self.count = 0  # since the start, for the `count` signal (parts_out restarts at warm-up)
+        self.count = 0  # since the start, for the `count` signal (parts_in restarts at warm-up)
         self.by_type: dict[str, int] = {}
 
     def can_accept(self) -> bool:
@@ -21,7 +20,7 @@ class Sink(Element):
         return 0
 
     def accept(self, part) -> None:
-        self.parts_out += 1
+        self.parts_out += 1  # a part the sink takes leaves the line
         self.count += 1
         if part.type:
             self.by_type[part.type] = self.by_type.get(part.type, 0) + 1
@@ -33,12 +32,12 @@ class Sink(Element):
         return super().signal(name)
 
     def reset_statistics(self) -> None:
-        self.parts_out = 0
+        super().reset_statistics()
         self.by_type = {}
 
     def statistics(self, elapsed_s: float) -> dict:
-        per_hour = self.parts_out / elapsed_s * 3600 if elapsed_s > 0 else 0.0
-        found = {"parts_out": self.parts_out, "throughput_per_hour": per_hour}
+        per_hour = self.parts_in / elapsed_s * 3600 if elapsed_s > 0 else 0.0
+        found = {"throughput_per_hour": per_hour}
         if self.by_type:
             found["parts_by_type"] = dict(sorted(self.by_type.items()))
         return found

@@ -36,7 +36,7 @@ class Source(Element):
             first = IDLE
         else:
             first = WORKING if self.draw_interarrival is not None else BLOCKED
-        self.clock = StateClock(self.env, element_id, 0, first, self.observer)
+        self.clock = StateClock(self.env, element_id, 0, first, self.observer, track_activity=True)
 
     def can_accept(self) -> bool:
         return False
@@ -123,9 +123,20 @@ class Source(Element):
             yield blocked
         self.clock.set(IDLE)
 
+    def activity(self) -> list:
+        return [self.clock]
+
     def reset_statistics(self) -> None:
+        super().reset_statistics()
         self.clock.reset()
 
     def statistics(self, elapsed_s: float) -> dict:
         states = self.clock.fractions(elapsed_s)
-        return {"utilisation": states.get(WORKING, 0.0), "states": states}
+        found = {"utilisation": states.get(WORKING, 0.0), "states": states}
+        if self.draw_interarrival is not None and self.limit is None and not self.commanded:
+            # Parts arrive at the mean rate while the source is not blocked; what arrives
+            # while it is blocked is held back (or lost, for a real supplier).
+            demand_per_hour = 3600.0 / max(self.spec.interarrival.mean_s, 1e-9)
+            found["demand_per_hour"] = demand_per_hour
+            found["lost_or_held_per_hour"] = demand_per_hour * states.get(BLOCKED, 0.0)
+        return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from typing import Protocol
 
 WORKING = "working"
@@ -12,6 +13,8 @@ SETUP = "setup"
 IDLE = "idle"
 
 STATION_STATES = (WORKING, STARVED, BLOCKED, DOWN, SETUP)
+# Not waiting for anything outside: the states of an active period (bottleneck detection).
+ACTIVE_STATES = frozenset({WORKING, SETUP, DOWN})
 
 
 class Observer(Protocol):
@@ -26,11 +29,37 @@ class Observer(Protocol):
 
 
 class StateClock:
-    """Time spent in each state by one place of an element, since the last reset."""
+    """Time spent in each state by one place of an element, since the last reset.
 
-    __slots__ = ("_emit", "_env", "element_id", "place", "since", "state", "totals")
+    With ``track_activity`` it also keeps the times at which the place became active or
+    stopped being so (see ``ACTIVE_STATES``), for bottleneck detection: the active periods
+    of the whole replication, warm-up included, since a period that spans the end of the
+    warm-up counts with its full length.
+    """
 
-    def __init__(self, env, element_id: str, place: int, state: str, observer: Observer | None):
+    __slots__ = (
+        "_emit",
+        "_env",
+        "active",
+        "element_id",
+        "initially_active",
+        "place",
+        "since",
+        "state",
+        "toggles_s",
+        "totals",
+    )
+
+    def __init__(
+        self,
+        env,
+        element_id: str,
+        place: int,
+        state: str,
+        observer: Observer | None,
+        *,
+        track_activity: bool = False,
+    ):
         self._env = env
         self.element_id = element_id
         self.place = place
@@ -38,6 +67,8 @@ class StateClock:
         self.state = state
         self.since = env.now
         self.totals: dict[str, float] = {}
+        self.active = self.initially_active = state in ACTIVE_STATES
+        self.toggles_s = array("d") if track_activity else None
         if observer is not None:
             observer.state(env.now, element_id, place, state)
 
@@ -49,6 +80,10 @@ class StateClock:
         totals[self.state] = totals.get(self.state, 0.0) + (now - self.since)
         self.since = now
         self.state = state
+        toggles = self.toggles_s
+        if toggles is not None and (state in ACTIVE_STATES) is not self.active:
+            self.active = not self.active
+            toggles.append(now)
         if self._emit is not None:
             self._emit(now, self.element_id, self.place, state)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from twin.line.element import Command, Element
+from twin.line.oee import oee
 from twin.line.states import (
     BLOCKED,
     DOWN,
@@ -35,7 +36,9 @@ class Place:
         self.index = index
         self.incoming = None
         self.wake = None
-        self.clock = StateClock(station.env, station.id, index, STARVED, station.observer)
+        self.clock = StateClock(
+            station.env, station.id, index, STARVED, station.observer, track_activity=True
+        )
         self.ttf_left_s = station.draw_mtbf() if station.draw_mtbf is not None else 0.0
 
     def run(self):
@@ -72,6 +75,7 @@ class Place:
                 if outcome == LOST:
                     # The part fell or left the cell: it leaves the line as scrap.
                     station.line.part_scrapped(part)
+                    station.parts_scrapped += 1
                     self._vacate()
                     continue
                 remaining_s = 0.0
@@ -137,6 +141,7 @@ class Station(Element):
         self.start_command = Command()
         self.parts_finished = 0
         self.parts_started = 0
+        self.parts_scrapped = 0  # since the end of the warm-up
         self.parts_inside = 0
         self.places = [Place(self, i) for i in range(capacity)]
         self.free: deque[Place] = deque(self.places)
@@ -187,7 +192,12 @@ class Station(Element):
     def cycle_ended(self) -> None:
         """A part left (called when ``watch_cycles``: a commanded robot's cycle ended)."""
 
+    def activity(self) -> list:
+        return [place.clock for place in self.places]
+
     def reset_statistics(self) -> None:
+        super().reset_statistics()
+        self.parts_scrapped = 0
         for place in self.places:
             place.clock.reset()
 
@@ -197,4 +207,8 @@ class Station(Element):
         for place in self.places:
             for state, share in place.clock.fractions(elapsed_s).items():
                 states[state] = states.get(state, 0.0) + share / len(self.places)
-        return {"utilisation": states.get(WORKING, 0.0), "states": states}
+        return {
+            "utilisation": states.get(WORKING, 0.0),
+            "states": states,
+            "oee": oee(states, good=self.parts_out, scrapped=self.parts_scrapped),
+        }

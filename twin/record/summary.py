@@ -7,7 +7,6 @@ import math
 from twin.stats import Estimate, estimate
 
 HEADLINE_KPIS = ("throughput_per_hour", "lead_time_s", "lead_time_p50_s", "lead_time_p95_s", "wip")
-ELEMENT_FIGURES = ("utilisation", "mean_level", "parts_out", "throughput_per_hour")
 
 
 def kpi_estimate(values: list[float]) -> Estimate:
@@ -22,23 +21,32 @@ def kpi_estimates(kpis: dict[str, list[float]]) -> dict[str, Estimate]:
 
 
 def element_means(replications: list[dict[str, dict]]) -> dict[str, dict]:
-    """Per element: type, mean figures and mean share of time in each state."""
+    """Per element: its type, and the mean over replications of every figure — numbers and
+    nested tables of numbers alike (states, OEE, bottleneck shares, parts by type). A figure
+    some replication lacks is None, except a state or a part type, which counts as 0 there."""
     summary: dict[str, dict] = {}
     if not replications:
         return summary
-    count = len(replications)
     for element_id, first in replications[0].items():
+        runs = [r.get(element_id, {}) for r in replications]
         entry: dict = {"type": first["type"]}
-        runs = [r[element_id] for r in replications]
-        for name in ELEMENT_FIGURES:
-            if name in first:
-                values = [run.get(name) for run in runs]
-                entry[name] = None if None in values else sum(values) / count
-        if "states" in first:
-            states: dict[str, float] = {}
-            for run in runs:
-                for state, share in run["states"].items():
-                    states[state] = states.get(state, 0.0) + share / count
-            entry["states"] = dict(sorted(states.items()))
+        for name in first:
+            if name != "type":
+                entry[name] = _mean(
+                    [run.get(name) for run in runs],
+                    zero_if_missing=name in ("states", "parts_by_type"),
+                )
         summary[element_id] = entry
     return summary
+
+
+def _mean(values: list, *, zero_if_missing: bool = False):
+    """The mean of numbers; of tables of numbers, key by key."""
+    if any(isinstance(v, dict) for v in values):
+        tables = [v if isinstance(v, dict) else {} for v in values]
+        missing = 0.0 if zero_if_missing else None
+        keys = dict.fromkeys(key for table in tables for key in table)
+        return {key: _mean([table.get(key, missing) for table in tables]) for key in keys}
+    if any(v is None or isinstance(v, bool | str) for v in values):
+        return None
+    return sum(values) / len(values)
