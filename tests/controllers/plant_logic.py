@@ -97,3 +97,10 @@ class CountsItsReads:
 
     def scan(self, inputs):
         return {"belt.run": True}
+
+
+class BeltNeverRuns:
+    """Waits for an operator who never comes: the belt stays off."""
+
+    def scan(self, inputs):
+        return {"belt.run": False}
