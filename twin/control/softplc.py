@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import operator
 import re
 import sys
 from collections.abc import Callable
@@ -319,6 +320,14 @@ class SoftPLC:
                 getattr(self._instance, first)[last_key] = v
 
             return (lambda: getattr(self._instance, first)[last_key]), set_element, t
+        if all(kind == "attr" for kind, _ in steps) and not is_global:
+            # An FB's output or a structure's field ("clamp.Q"): read through in C.
+            through = operator.attrgetter(".".join(key for _, key in steps))
+            return (
+                lambda: through(self._instance),
+                lambda v: setattr(container(), last_key, v),
+                t,
+            )
         if last_kind == "attr":
             return (
                 lambda: getattr(container(), last_key),
