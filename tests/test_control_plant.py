@@ -79,7 +79,7 @@ def test_a_stopped_timed_belt_holds_its_parts_and_the_restart_carries_them_on():
 def test_a_standing_timed_belt_takes_a_part_only_while_its_entry_is_free():
     text = controlled(
         belt_line("standing belt", "20s", "interarrival: 1s"),
-        "NeverRun",
+        "BeltNeverRuns",
         "belt.run: {}\nbelt.entry: {}\nfeed.blocked: {}\n",
     )
     plant = build(scenario(text))

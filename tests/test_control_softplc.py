@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from twin.control import PlcFault, SoftPLC, StError
+from twin.control.st.errors import PlcIoError
 
 SORTER = Path(__file__).parent / "st" / "sorter.st"
 
@@ -180,3 +181,42 @@ def test_an_error_outside_the_st_program_is_raised_not_hidden_behind_stop():
     with pytest.raises(ZeroDivisionError, match="a bug in twin"):
         plc.scan()
     assert plc.fault is None
+
+
+def test_a_watcher_gives_a_number_or_bool_as_a_log_keeps_it_and_refuses_other_types():
+    plc = SoftPLC.from_source(
+        """TYPE Phase : (WAITING, PRESSING); END_TYPE
+        PROGRAM p
+        VAR_INPUT part_in : BOOL; END_VAR
+        VAR clamp : TON; phase : Phase; label : STRING; cfg : Cfg; lamps : ARRAY[1..2] OF BOOL;
+        END_VAR
+        clamp(IN := part_in, PT := T#500ms);
+        IF clamp.Q THEN phase := PRESSING; END_IF;
+        END_PROGRAM
+        TYPE Cfg : STRUCT speed : REAL; END_STRUCT END_TYPE""",
+        cycle_s=0.1,
+    )
+    phase, elapsed, done = plc.watcher("phase"), plc.watcher("clamp.ET"), plc.watcher("clamp.Q")
+    plc.write({"part_in": True})
+    for _ in range(6):  # 0.0 ... 0.5 s
+        plc.scan()
+    # An enumeration by its value (read() gives its name), TIME in seconds.
+    assert (phase(), elapsed(), done()) == (1, 0.5, True)
+    assert plc.read("phase") == "PRESSING"
+    for path, why in [
+        ("label", "'label' is a STRING: only BOOL and numbers can be logged, not text"),
+        ("cfg", "'cfg' is a structure (Cfg); watch its fields one by one, e.g. cfg.speed"),
+        ("clamp", "'clamp' is an instance of TON; watch its outputs one by one, e.g. clamp.Q"),
+        ("lamps", "'lamps' is an array (ARRAY[1..2] OF BOOL); watch its elements one by one"),
+        ("clmp.Q", "p has no variable 'clmp' (did you mean 'clamp'?); known: cfg, clamp, "),
+    ]:
+        with pytest.raises(PlcIoError) as caught:
+            plc.watcher(path)
+        assert why in str(caught.value)
+
+
+def test_each_variable_knows_the_line_it_is_declared_on():
+    plc = SoftPLC.from_file(SORTER)
+    lines = SORTER.read_text().splitlines()
+    for info in plc.variables.values():
+        assert info.name.lower() in lines[info.line - 1].lower(), info

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from twin.builder import build
+from twin.hints import deadlock_hints
 from twin.line import ReplicationResult
 from twin.record import RunStore
 from twin.record.plain import json_safe
@@ -43,7 +44,7 @@ class RunResult:
     def hints(self) -> list[str]:
         """What the run suggests is wrong though nothing failed (e.g. a controller that
         never starts a machine), one sentence each."""
-        return []
+        return deadlock_hints(self.scenario, self.elements)
 
     @property
     def elements(self) -> dict[str, dict]:
@@ -63,6 +64,7 @@ class RunResult:
                 "kpis": {name: e.to_json() for name, e in self.kpis.items()},
                 "elements": self.elements,
                 "faults": self.faults,
+                "hints": self.hints,
             }
         )
 

@@ -56,8 +56,51 @@ class WritesASensor:
         return {"belt.exit": True}
 
 
-class NeverRun:
-    """Leaves the belt standing."""
+class CountedHandshake:
+    """The station handshake, counting the starts it gave; ``ready`` is its last decision."""
+
+    def __init__(self):
+        self.starts = 0
+        self.ready = False
+        self.name = "handshake"
+
+    def scan(self, inputs):
+        ready = inputs["m1.part_present"] and not inputs["m1.busy"] and not inputs["m1.done"]
+        if ready and not self.ready:
+            self.starts += 1
+        self.ready = ready
+        return {"m1.start": ready}
+
+
+class ModeTurnsToText:
+    """Runs the belt; its watched ``mode`` is a number until 2 s, then a word."""
+
+    def __init__(self):
+        self.mode = 0
+
+    def scan(self, inputs):
+        if self.time_s >= 2.0:
+            self.mode = "auto"
+        return {"belt.run": True}
+
+
+class CountsItsReads:
+    """Runs the belt; its ``level`` counts how often it is read."""
+
+    def __init__(self):
+        self.reads = 0
+
+    @property
+    def level(self):
+        self.reads += 1
+        return 0
+
+    def scan(self, inputs):
+        return {"belt.run": True}
+
+
+class BeltNeverRuns:
+    """Waits for an operator who never comes: the belt stays off."""
 
     def scan(self, inputs):
         return {"belt.run": False}

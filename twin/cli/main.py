@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from twin import __version__
@@ -100,13 +101,14 @@ def run(
         except TwinError as error:
             fail(error)
     # Warnings first: a controller in STOP must not scroll away above the tables.
+    _print_warnings(console, loaded)
     for fault in result.faults:
         console.print(
             f"[bold yellow]warning:[/] replication {fault['replication']}: {fault['fault']}",
             highlight=False,
         )
     for hint in result.hints:
-        console.print(f"[bold yellow]hint:[/] {hint}", highlight=False)
+        console.print(f"[bold yellow]hint:[/] {escape(hint)}", highlight=False, soft_wrap=True)
     console.print(
         kpi_table(run_title(loaded.name, len(result.replications), loaded.run.seed), result.kpis)
     )
@@ -154,7 +156,17 @@ def validate(
             f"; controlled by {program} every {control.cycle_s * 1000:g} ms through "
             f"{len(table)} tags ({sensors} sensors, {actuators} actuators)"
         )
-    Console().print(f"{scenario}: valid — {loaded.name!r}, {summary}", highlight=False)
+    console = Console()
+    _print_warnings(console, loaded)
+    console.print(f"{scenario}: valid — {loaded.name!r}, {summary}", highlight=False)
+
+
+def _print_warnings(console: Console, loaded: Scenario) -> None:
+    """What the load found questionable though the scenario runs (exit status stays 0)."""
+    for warning in loaded.warnings:
+        console.print(
+            f"[bold yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True
+        )
 
 
 @app.command()

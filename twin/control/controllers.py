@@ -10,9 +10,11 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from twin.control.tags import Tag, TagError, TagTable
+from twin.control.watch import check_watch_list, loggable, plc_watchers, python_watchers
 from twin.errors import TwinError
 from twin.faults import RunFault
 
@@ -49,11 +51,17 @@ class SoftPLCController:
     """The soft PLC: sensors are written into the program's variables before the scan,
     actuators read from them after it."""
 
-    def __init__(self, plc, table: TagTable) -> None:
+    def __init__(self, plc, table: TagTable, watch: tuple[str, ...] = ()) -> None:
         self.plc = plc
         self.sensors = [(tag.name, tag.var) for tag in table.sensors]
         self.actuators = [(tag.name, tag.var) for tag in table.actuators]
         self.fault: RunFault | None = None
+        self.watch = watch
+        self._watchers = plc_watchers(plc, list(watch))
+
+    def read_watch(self) -> list:
+        """The watched variables' values now, in the order of the watch list."""
+        return [read() for read in self._watchers]
 
     def scan(self, time_s: float, inputs: dict) -> dict | None:
         plc = self.plc
@@ -76,11 +84,39 @@ class PythonController:
     twin sets its ``time_s`` attribute to the scan's virtual time. An exception in it is a
     fault: the controller stops, as a PLC would."""
 
-    def __init__(self, instance, table: TagTable, origin: str) -> None:
+    def __init__(
+        self, instance, table: TagTable, origin: str, watch: dict[str, Callable] | None = None
+    ) -> None:
         self.instance = instance
         self.origin = origin
         self.actuator_names = {tag.name for tag in table.actuators}
         self.fault: RunFault | None = None
+        # Watched attribute paths and what reads each from the instance (checked at load).
+        self.watch = tuple(watch or ())
+        self._watchers = list((watch or {}).values())
+
+    def read_watch(self) -> list | None:
+        """The watched attributes' values now; None (and a fault) if one cannot be read or
+        is no longer a bool or a number — the controller broke its own watch list."""
+        instance = self.instance
+        try:
+            values = [read(instance) for read in self._watchers]
+        except Exception as exc:
+            return self._watch_fault(
+                f"cannot read a watched attribute: {type(exc).__name__}: {exc}"
+            )
+        for path, value in zip(self.watch, values, strict=True):
+            if not loggable(value):
+                return self._watch_fault(
+                    f"watched {path!r} is {value!r} ({type(value).__name__}); only a bool or a "
+                    "number can be logged"
+                )
+        return values
+
+    def _watch_fault(self, message: str) -> None:
+        self.fault = RunFault(
+            time_s=getattr(self.instance, "time_s", 0.0), message=message, location=self.origin
+        )
 
     def scan(self, time_s: float, inputs: dict) -> dict | None:
         try:
@@ -121,9 +157,19 @@ def _raised_at(exc: BaseException, instance) -> str | None:
     return found
 
 
-def controller_factory(control, table: TagTable, base_dir: Path) -> Callable[[], object]:
-    """What makes the controller a control section names, checked against the tag table once
-    (a PLC program compiled, a Python class imported): a fresh controller per replication."""
+@dataclass(frozen=True)
+class LoadedController:
+    """What a control section gives at load: a fresh controller for each replication, and
+    what the load found worth a warning (the run goes on regardless)."""
+
+    make: Callable[[], object]
+    warnings: tuple[str, ...] = ()
+
+
+def load_controller(control, table: TagTable, base_dir: Path) -> LoadedController:
+    """The controller a control section names, checked against the tag table and its watch
+    list once (a PLC program compiled, a Python class imported)."""
+    watch = tuple(control.watch)
     if control.plc is not None:
         from twin.control.softplc import SoftPLC
 
@@ -132,10 +178,56 @@ def controller_factory(control, table: TagTable, base_dir: Path) -> Callable[[],
         def plc():
             return SoftPLC(compiled, cycle_s=control.cycle_s, program=control.program)
 
-        _check_bindings(plc().variables, table)
-        return lambda: SoftPLCController(plc(), table)
-    cls, origin = _load_python(control.python, base_dir)
-    return lambda: PythonController(cls(), table, origin)
+        first = plc()
+        _check_bindings(first.variables, table)
+        check_watch_list(list(watch), table, ignore_case=True)
+        plc_watchers(first, list(watch))  # every watched path resolved, or refused saying why
+        return LoadedController(
+            lambda: SoftPLCController(plc(), table, watch),
+            tuple(_unfed_inputs(first, table, compiled.filename)),
+        )
+    cls, origin, instance = _load_python(control.python, base_dir)
+    check_watch_list(list(watch), table, ignore_case=False)
+    readers = dict(zip(watch, python_watchers(instance, list(watch), origin), strict=True))
+    return LoadedController(lambda: PythonController(cls(), table, origin, readers))
+
+
+def _unfed_inputs(plc, table: TagTable, filename: str) -> list[str]:
+    """A warning for each input of the program no sensor tag writes: a VAR_INPUT (or a
+    variable AT %I...) that keeps its initial value for the whole run."""
+    fed_names = {tag.var.lower() for tag in table.sensors if not tag.var.startswith("%")}
+    fed_addresses = {tag.var.upper() for tag in table.sensors if tag.var.startswith("%")}
+    found = []
+    for info in plc.variables.values():
+        address = (info.address or "").upper()
+        is_input = info.section == "input" or address.startswith("%I")
+        if not is_input or info.section == "global" or info.constant:
+            continue
+        if info.name.lower() in fed_names or address in fed_addresses:
+            continue
+        what = "VAR_INPUT" if info.section == "input" else "VAR"
+        at = f" AT {info.address}" if info.address else ""
+        found.append(
+            f"{filename}:{info.line}: {what} {info.name}{at} is fed by no tag; "
+            f"it keeps its initial value{_initial_value(plc, info)}"
+        )
+    return found
+
+
+def _initial_value(plc, info) -> str:
+    """ " FALSE", " 0", " T#1.5s", " IDLE" ...: a variable's value before any scan, as ST
+    writes it; "" for an array, a structure or an FB."""
+    value = plc.read(info.name)
+    if isinstance(value, bool):
+        return " TRUE" if value else " FALSE"
+    if info.type_name.upper() == "TIME":
+        return f" T#{value:g}s"
+    if isinstance(value, int | float):
+        return f" {value!r}"
+    if isinstance(value, str):
+        is_text = info.type_name.upper().startswith("STRING")
+        return f" '{value}'" if is_text else f" {value}"
+    return ""
 
 
 def _compile_plc(control, base_dir: Path):
@@ -238,8 +330,9 @@ def _load_python(reference: str, base_dir: Path):
     if cls is None or not callable(getattr(cls, "scan", None)):
         raise TagError(f"{module_name} has no class {class_name!r} with a scan method", where)
     try:
-        cls()  # built once here, so that a constructor that fails does so at load time
-        return cls, reference
+        # Built once here, so that a constructor that fails does so at load time (and the
+        # watch list is checked on a new instance).
+        return cls, reference, cls()
     except Exception as exc:
         raise TagError(
             f"{reference}() failed: {type(exc).__name__}: {exc}; a controller class is built "

@@ -4,11 +4,13 @@ Each scan latches every sensor at its start, runs the controller once and applie
 actuators it wrote. A scan takes no virtual time: its outputs act at the instant of the scan,
 and the next scan comes one cycle later. A controller fault (or a lost controller) stops the
 scans for good and puts every actuator in its safe state (off); an emergency stop holds every
-actuator that moves something off (not the panel's lamps) for as long as it is pressed.
+actuator that moves something off (not the panel's lamps) for as long as it is pressed. The
+controller's watched variables are read after each scan and their changes logged like tags.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from twin.control.tags import TagTable
@@ -46,11 +48,21 @@ class ScanCycle:
         self.last: dict[str, object] = {}  # every tag's value as last seen or written
         self.applied: dict[str, object] = {}  # what the plant's actuators were last set to
         self._process = None
+        # The controller's watched variables go to the log only: nothing to read without one.
+        self.watch: tuple[str, ...] = getattr(controller, "watch", ()) if self._emit_tag else ()
+        self.watched: list = []  # their values as last logged
 
     def start(self) -> None:
         # Actuators start off, as on a plant powered up before its controller.
         for tag in self.table.actuators:
             self._apply(tag, tag.safe_value)
+        if self.watch:
+            # The values before the first scan, as the program declares or builds them.
+            values = self.controller.read_watch()
+            if values is None:
+                self._stop(self.controller.fault)
+                return
+            self._log_watched(values)
         self._process = self.env.process(self._run())
 
     def _run(self):
@@ -60,6 +72,8 @@ class ScanCycle:
         sensors = self.table.sensors
         actuators = self.table.actuators
         read = self._read
+        watching = bool(self.watch)
+        read_watch = self.controller.read_watch if watching else None
         start_s = env.now
         scans = 0
         while True:
@@ -76,6 +90,13 @@ class ScanCycle:
                 fault = self.controller.fault
                 self._stop(fault or RunFault(time_s=now, message="the controller stopped"))
                 return
+            if watching:
+                values = read_watch()
+                if values is None:
+                    self._stop(self.controller.fault)
+                    return
+                if values != self.watched:
+                    self._log_watched(values)
             held = self._estop()
             for tag in actuators:
                 value = outputs.get(tag.name, self.applied.get(tag.name, tag.safe_value))
@@ -96,6 +117,18 @@ class ScanCycle:
         self.last[name] = value
         if self._emit_tag is not None:
             self._emit_tag(self.env.now, name, value)
+
+    def _log_watched(self, values: list) -> None:
+        """Log each watched value that changed (all of them the first time), like a tag."""
+        now = self.env.now
+        emit = self._emit_tag
+        before = self.watched or [_UNSEEN] * len(values)
+        for path, old, value in zip(self.watch, before, values, strict=True):
+            # NaN differs from itself: a REAL stuck at NaN is no change.
+            if value == old or (value != value and old is not _UNSEEN and old != old):
+                continue
+            emit(now, path, math.nan if value is None else value)
+        self.watched = values
 
     def _stop(self, fault: RunFault) -> None:
         self.stopped = True

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import math
+import operator
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,7 @@ class VariableInfo:
     section: str  # "input", "output", "in_out", "var", "global"
     address: str | None
     constant: bool
+    line: int = 0  # where it is declared in the ST file
 
 
 class SoftPLC:
@@ -58,6 +62,7 @@ class SoftPLC:
                 "global" if v.scope == "global" else {"temp": "var"}.get(v.section, v.section),
                 v.address,
                 v.constant,
+                v.line,
             )
             for v in self._vars.values()
         }
@@ -197,6 +202,31 @@ class SoftPLC:
             out[name] = value if convert is None else convert(value)
         return out
 
+    def watcher(self, path: str) -> Callable[[], bool | int | float]:
+        """A function giving the value of the BOOL or number at ``path`` after the last scan,
+        as a log keeps it: BOOL as bool, integers and enumerations as int, REAL as float and
+        TIME as float seconds. Raises PlcIoError for an unknown path or one of another type."""
+        getter, _, t = self._access(path)
+        if isinstance(t, EnumType):
+            return getter  # stored as its integer value
+        if isinstance(t, Elementary) and t.kind in ("bool", "int", "bits", "real"):
+            return getter
+        if isinstance(t, Elementary) and t.kind == "time":
+            return lambda: getter() / 1e9
+        if isinstance(t, Elementary):
+            why = f"a {t}: only BOOL and numbers can be logged, not text"
+        elif isinstance(t, ArrayType):
+            first = ", ".join(str(lo) for lo, _ in t.dims)
+            why = f"an array ({t}); watch its elements one by one, e.g. {path}[{first}]"
+        elif isinstance(t, FbType):
+            first = next(iter(t.outputs.values()), None)
+            example = f", e.g. {path}.{first.name}" if first is not None else ""
+            why = f"an instance of {t.name}; watch its outputs one by one{example}"
+        else:
+            first = next(iter(t.fields.values()))
+            why = f"a structure ({t}); watch its fields one by one, e.g. {path}.{first.name}"
+        raise PlcIoError(f"'{path}' is {why}")
+
     def _access(self, path: str):
         """Getter, setter and ST type of a variable path, resolved once and then cached."""
         found = self._paths.get(path)
@@ -217,8 +247,12 @@ class SoftPLC:
             m = re.match(r"[A-Za-z_]\w*", text)
             var = self._vars.get(m.group(0).lower()) if m else None
             if var is None:
-                known = ", ".join(sorted(v.name for v in self._vars.values()))
-                raise PlcIoError(f"{self.program} has no variable '{path}'; known: {known}")
+                names = sorted(v.name for v in self._vars.values())
+                name = m.group(0) if m else path
+                raise PlcIoError(
+                    f"{self.program} has no variable '{name}'{_guess(name, names)}; "
+                    f"known: {', '.join(names)}"
+                )
             rest = text[m.end() :]
         is_global = var.scope == "global"
         steps: list[tuple[str, Any]] = [("attr", var.py)]
@@ -239,7 +273,11 @@ class SoftPLC:
                     else (t.outputs | t.inputs if isinstance(t, FbType) else {})
                 )
                 if key not in fields:
-                    raise PlcIoError(f"'{path}': {t} has no field '{m.group(1)}'")
+                    names = [f.name for f in fields.values()]
+                    raise PlcIoError(
+                        f"'{path}': {t} has no field '{m.group(1)}'{_guess(m.group(1), names)}"
+                        f"; its fields: {', '.join(names) or 'none'}"
+                    )
                 steps.append(("attr", fields[key].py))
                 t = fields[key].type
             else:
@@ -282,6 +320,14 @@ class SoftPLC:
                 getattr(self._instance, first)[last_key] = v
 
             return (lambda: getattr(self._instance, first)[last_key]), set_element, t
+        if all(kind == "attr" for kind, _ in steps) and not is_global:
+            # An FB's output or a structure's field ("clamp.Q"): read through in C.
+            through = operator.attrgetter(".".join(key for _, key in steps))
+            return (
+                lambda: through(self._instance),
+                lambda v: setattr(container(), last_key, v),
+                t,
+            )
         if last_kind == "attr":
             return (
                 lambda: getattr(container(), last_key),
@@ -293,6 +339,13 @@ class SoftPLC:
             container()[last_key] = v
 
         return (lambda: container()[last_key]), set_item, t
+
+
+def _guess(name: str, names: list[str]) -> str:
+    """ " (did you mean 'x'?)" for the closest of ``names`` (ST names ignore case), or ""."""
+    by_lower = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1)
+    return f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
 
 
 def _choose_program(compiled: CompiledFile, program: str | None):

@@ -45,6 +45,9 @@ class Scenario:
     # controller for each replication (the PLC program compiled only once).
     tags: Any = None
     controller: Any = field(default=None, compare=False)
+    # What the load found worth a warning though the scenario runs (e.g. a PLC input no
+    # tag feeds), one sentence each starting with its file:line.
+    warnings: tuple[str, ...] = ()
 
     def element_ids(self, kind: str) -> list[str]:
         return [i for i, e in self.elements.items() if e.type == kind]
@@ -130,12 +133,14 @@ def parse_scenario(
                 where=where(key),
             )
     tags = controller = None
+    warnings: tuple[str, ...] = ()
     if spec.control is not None:
-        tags, controller = _load_control(spec, source, where)
+        tags, controller, warnings = _load_control(spec, source, where)
     return Scenario(
         control=spec.control,
         tags=tags,
         controller=controller,
+        warnings=warnings,
         parts=dict(spec.parts),
         name=spec.name,
         description=spec.description,
@@ -150,16 +155,17 @@ def parse_scenario(
 
 
 def _load_control(spec: ScenarioSpec, source: str, where: Callable[[Key], str]):
-    """The tag table, checked as a whole, and the controller factory it binds to (a PLC
-    program is compiled here, so its errors come at load time)."""
+    """The tag table, checked as a whole, the controller factory it binds to (a PLC program
+    is compiled here, so its errors come at load time) and the load's warnings."""
     # Imported here: a planner's scenario without a controller never loads the control layer.
-    from twin.control.controllers import controller_factory
+    from twin.control.controllers import load_controller
     from twin.control.tags import TagError, TagTable
 
     base_dir = Path(source).parent if source != "<string>" else Path.cwd()
     try:
         table = TagTable.from_spec(spec.control, spec.elements)
-        return table, controller_factory(spec.control, table, base_dir)
+        loaded = load_controller(spec.control, table, base_dir)
+        return table, loaded.make, loaded.warnings
     except TagError as exc:
         raise ScenarioError(exc.message, path=dotted(exc.key), where=where(exc.key)) from None
 

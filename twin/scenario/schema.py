@@ -780,7 +780,8 @@ class ControlSpec(_Strict):
 
     ``plc`` is a Structured Text file (relative to the scenario file) run by the soft PLC;
     ``python`` a controller class, ``path/to/file.py:ClassName`` or ``module:ClassName``, with
-    a ``scan(inputs) -> outputs`` method. Either one runs every ``cycle``.
+    a ``scan(inputs) -> outputs`` method. Either one runs every ``cycle``. ``watch`` lists
+    the controller's own variables to log as well.
     """
 
     plc: str | None = None
@@ -788,6 +789,8 @@ class ControlSpec(_Strict):
     python: str | None = None
     cycle_s: Duration = Field(default=0.010, alias="cycle")
     tags: dict[str, TagSpec]
+    # Program variables (plc) or attributes (python) logged like tags, e.g. [clamp.Q, state].
+    watch: list[str] = Field(default_factory=list)
 
     _if_missing: ClassVar[dict[str, str]] = {
         "tags": "a controller needs a tag table, e.g. tags: {belt.run: motor, belt.exit: at_end}"
