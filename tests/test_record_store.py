@@ -17,9 +17,11 @@ from conftest import scenario
 
 from twin import __version__
 from twin.experiment import RunResult, run_experiment
+from twin.faults import RunFault
 from twin.record import LogError, RunStore, StoreError
 from twin.record.compare import compare_runs
 from twin.record.export import export_run
+from twin.scenario import load_scenario
 
 LINE = """
 name: Two machines
@@ -496,3 +498,190 @@ def test_no_kpi_is_lost_to_nan(tmp_path: Path) -> None:
     assert kpis["throughput_per_hour"] == [0.0, 0.0]
     assert all(math.isnan(v) for v in kpis["lead_time_s"])
     assert list(kpis) == list(result.replications[0].kpis)
+
+
+# Labels and faults -----------------------------------------------------------------------------
+
+
+def test_a_label_is_stored_with_the_run_on_one_line(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+
+    labelled = run_experiment(scenario(SMALL), store=store, label="  faster\n m1 ")
+    plain = run_experiment(scenario(SMALL), store=store)
+    blank = run_experiment(scenario(SMALL), store=store, label="   ")
+
+    assert store.get(labelled.run_id).label == "faster m1"
+    assert store.get(plain.run_id).label is None
+    assert store.get(blank.run_id).label is None
+    assert [run.label for run in store.runs()] == ["faster m1", None, None]
+
+
+# A belt whose PLC divides by zero on its third scan (t = 0.2 s), in every replication.
+STOP_PROGRAM = """\
+PROGRAM Stop
+VAR_OUTPUT belt_run : BOOL; END_VAR
+VAR n : INT := 3; END_VAR
+n := n - 1;
+belt_run := 10 / n > 0;
+END_PROGRAM
+"""
+STOP_LINE = """\
+name: stop
+run: {horizon: 10s, replications: 2}
+elements:
+  feed: {type: source, interarrival: 2s}
+  belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}
+  done: {type: sink}
+flow: [feed -> belt -> done]
+control: {plc: stop.st, cycle: 100ms, tags: {belt.run: belt_run}}
+"""
+
+
+def test_a_plc_that_went_to_stop_is_stored_with_each_replication(tmp_path: Path) -> None:
+    (tmp_path / "stop.st").write_text(STOP_PROGRAM, encoding="utf-8")
+    (tmp_path / "line.yaml").write_text(STOP_LINE, encoding="utf-8")
+    store = RunStore(tmp_path / "runs")
+    quiet = run_experiment(scenario(SMALL), store=store)
+
+    stopped = run_experiment(load_scenario(tmp_path / "line.yaml"), store=store)
+
+    where = f"{tmp_path / 'stop.st'}:5:16"
+    fault = {
+        "time_s": 0.2,
+        "source": "control",
+        "location": where,
+        "message": "division by zero",
+        "fault": f"controller stopped: {where}: division by zero at t=0.200 s",
+    }
+    assert store.get(stopped.run_id).status == "complete"  # the run went on to its end
+    assert store.faults(stopped.run_id) == [
+        {"replication": 0, **fault},
+        {"replication": 1, **fault},
+    ]
+    assert store.faults(stopped.run_id) == stopped.faults  # as `twin run --json` lists them
+    assert store.faults(quiet.run_id) == []
+    assert store.fault_counts() == {stopped.run_id: 2}
+    assert RunFault.from_json(store.faults(stopped.run_id)[0]) == stopped.replications[0].faults[0]
+
+
+def test_a_json_export_holds_the_label_and_the_faults(tmp_path: Path) -> None:
+    (tmp_path / "stop.st").write_text(STOP_PROGRAM, encoding="utf-8")
+    (tmp_path / "line.yaml").write_text(STOP_LINE, encoding="utf-8")
+    store = RunStore(tmp_path / "runs")
+    result = run_experiment(load_scenario(tmp_path / "line.yaml"), store=store, label="stops")
+
+    (path, _) = export_run(store, store.get(result.run_id), "json", tmp_path / "out")
+    (manifest_path, *_) = export_run(store, store.get(result.run_id), "csv", tmp_path / "csv")
+
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert document["manifest"]["label"] == "stops"
+    assert document["faults"] == result.faults
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    assert manifest["label"] == "stops"
+    assert manifest["faults"] == result.faults
+
+
+# Catalogs written by earlier versions ----------------------------------------------------------
+
+# The catalog as twin 0.1 wrote it before runs had labels and replications their faults.
+FIRST_SCHEMA = """
+CREATE TABLE runs (
+    id              TEXT PRIMARY KEY,
+    scenario_name   TEXT NOT NULL,
+    scenario_source TEXT NOT NULL,
+    scenario_text   TEXT NOT NULL,
+    scenario_sha256 TEXT NOT NULL,
+    overrides       TEXT NOT NULL,
+    seed            INTEGER NOT NULL,
+    replications    INTEGER NOT NULL,
+    horizon_s       REAL,
+    warmup_s        REAL NOT NULL,
+    versions        TEXT NOT NULL,
+    started_at      TEXT NOT NULL,
+    ended_at        TEXT,
+    status          TEXT NOT NULL
+                    CHECK (status IN ('running', 'complete', 'failed', 'interrupted')),
+    error           TEXT,
+    recorded        INTEGER NOT NULL,
+    log_file        TEXT,
+    log_sha256      TEXT,
+    log_rows        INTEGER,
+    host            TEXT NOT NULL,
+    pid             INTEGER NOT NULL
+);
+CREATE INDEX runs_started ON runs (started_at);
+CREATE TABLE replications (
+    run_id       TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    replication  INTEGER NOT NULL,
+    end_s        REAL NOT NULL,
+    parts_out    INTEGER NOT NULL,
+    elements     TEXT NOT NULL,
+    PRIMARY KEY (run_id, replication)
+);
+CREATE TABLE kpis (
+    run_id       TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    replication  INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    value        REAL,
+    PRIMARY KEY (run_id, replication, name)
+);
+"""
+OLD_RUN = "01d0" + "0" * 28
+
+
+def old_catalog(folder: Path) -> None:
+    """A catalog with one complete run (no log), written with the first schema."""
+    folder.mkdir()
+    with sqlite3.connect(folder / "catalog.sqlite") as catalog:
+        catalog.executescript(FIRST_SCHEMA)
+        catalog.execute(
+            "INSERT INTO runs VALUES (?, 'Old line', 'old.yaml', 'name: Old line', ?, ?, 3, 2,"
+            " 3600.0, 0.0, ?, '2026-01-02T03:04:05.000+00:00', '2026-01-02T03:04:06.000+00:00',"
+            " 'complete', NULL, 0, NULL, NULL, NULL, 'old-host', 42)",
+            (OLD_RUN, "ab" * 32, '["m1.capacity=2"]', '{"twin": "0.1.0"}'),
+        )
+        for replication, throughput in ((0, 50.0), (1, 52.0)):
+            catalog.execute(
+                "INSERT INTO replications VALUES (?, ?, 3600.0, 50, '{}')",
+                (OLD_RUN, replication),
+            )
+            catalog.execute(
+                "INSERT INTO kpis VALUES (?, ?, 'throughput_per_hour', ?)",
+                (OLD_RUN, replication, throughput),
+            )
+
+
+def test_a_catalog_from_an_earlier_version_gains_the_new_columns_and_keeps_its_runs(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "runs"
+    old_catalog(folder)
+
+    store = RunStore(folder)
+
+    (old,) = store.runs()
+    assert (old.id, old.scenario_name, old.status, old.overrides) == (
+        OLD_RUN, "Old line", "complete", ["m1.capacity=2"],
+    )  # fmt: skip
+    assert old.label is None
+    assert store.kpis(OLD_RUN) == {"throughput_per_hour": [50.0, 52.0]}
+    assert store.replications_done(OLD_RUN) == 2
+    assert store.faults(OLD_RUN) == []
+    # New runs go into the same catalog with everything the new schema holds.
+    (tmp_path / "stop.st").write_text(STOP_PROGRAM, encoding="utf-8")
+    (tmp_path / "line.yaml").write_text(STOP_LINE, encoding="utf-8")
+    new = run_experiment(load_scenario(tmp_path / "line.yaml"), store=store, label="new")
+    assert [run.id for run in store.runs()] == [OLD_RUN, new.run_id]
+    assert store.get(new.run_id).label == "new"
+    assert len(store.faults(new.run_id)) == 2
+    store.close()
+    # Opened again, nothing is added twice and nothing is lost.
+    again = RunStore(folder)
+    assert [run.label for run in again.runs()] == [None, "new"]
+    with sqlite3.connect(folder / "catalog.sqlite") as catalog:
+        columns = {
+            table: [row[1] for row in catalog.execute(f"PRAGMA table_info({table})")]
+            for table in ("runs", "replications")
+        }
+    assert columns["runs"][-1] == "label" and columns["runs"].count("label") == 1
+    assert columns["replications"][-1] == "faults"
