@@ -19,8 +19,12 @@ runs_app = typer.Typer(
 STATUS_STYLES = {"complete": "green", "running": "cyan", "failed": "red", "interrupted": "yellow"}
 
 
-def _status(status: str) -> Text:
-    return Text(status, style=STATUS_STYLES.get(status, ""))
+def _status(status: str, faults: int = 0) -> Text:
+    """The status, and how many faults the run had (a controller that went to STOP)."""
+    text = Text(status, style=STATUS_STYLES.get(status, ""))
+    if faults:
+        text.append(f" · {faults} fault{'s' if faults > 1 else ''}", style="bold yellow")
+    return text
 
 
 def _when(iso: str | None) -> str:
@@ -28,40 +32,84 @@ def _when(iso: str | None) -> str:
 
 
 @runs_app.command("list")
-def list_runs(store: StoreOption = None) -> None:
-    """All recorded runs, oldest first."""
-    from twin.cli.tables import number
-
+def list_runs(
+    store: StoreOption = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(help="Only runs whose scenario name contains this text (any case)."),
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="Only runs with this status: complete, running, failed, interrupted."),
+    ] = None,
+) -> None:
+    """Recorded runs, oldest first: what each varied (its label, or else its --set
+    overrides), its status with the faults it had, and its throughput."""
     run_store = open_store(store)
-    runs = run_store.runs()
+    try:
+        runs = run_store.runs(scenario=scenario, status=status)
+    except TwinError as error:
+        fail(error)
+    console = console_for()
+    if runs:
+        console.print(_run_list(run_store, runs))
+        return
+    if scenario is None and status is None:
+        console.print("No runs yet: `twin run SCENARIO` records one.")
+        return
+    asked = " ".join(
+        f"--{flag} {value!r}"
+        for flag, value in (("scenario", scenario), ("status", status))
+        if value is not None
+    )
+    total = len(run_store.runs())
+    console.print(f"No run matches {asked} ({total} run{'s' if total != 1 else ''} in the store).")
+
+
+def _run_list(run_store, runs) -> Table:
+    from twin.cli.tables import number, variant
+
+    faults = run_store.fault_counts()
     table = Table(title=f"Runs in {run_store.folder}/", title_justify="left")
     for column, justify in (
         ("id", "left"),
         ("started (UTC)", "left"),
         ("scenario", "left"),
+        ("variant", "left"),
         ("status", "left"),
         ("reps", "right"),
         ("seed", "right"),
-        ("throughput/h", "right"),
-        ("log", "left"),
+        ("parts/h", "right"),
+        ("log rows", "right"),
     ):
-        table.add_column(column, justify=justify)
+        # Every run stays on one line: where the width runs out, the scenario name and the
+        # variant give way and are cut short (in full: `twin runs show ID`).
+        table.add_column(column, justify=justify, no_wrap=column not in ("scenario", "variant"))
     for run in runs:
         values = run_store.kpis(run.id).get("throughput_per_hour", [])
         mean = sum(values) / len(values) if values else None
         table.add_row(
             run.short_id,
-            _when(run.started_at),
-            run.scenario_name,
-            _status(run.status),
+            _when(run.started_at)[:16],
+            Text(run.scenario_name, no_wrap=True, overflow="ellipsis"),
+            Text(variant(run) or "—", no_wrap=True, overflow="ellipsis"),
+            _status(run.status, faults.get(run.id, 0)),
             f"{len(values)}/{run.replications}",
             str(run.seed),
             number(mean),
-            run_store.log_problem(run) or f"{run.log_rows:,} rows",
+            _log_rows(run_store, run),
         )
-    console_for().print(table)
-    if not runs:
-        console_for().print("No runs yet: `twin run SCENARIO` records one.")
+    return table
+
+
+def _log_rows(run_store, run) -> str:
+    """The log's size, or in a word why there is none to replay (`show` says more)."""
+    problem = run_store.log_problem(run)
+    if problem is None:
+        return f"{run.log_rows:,}"
+    if problem == "not recorded":
+        return "none"
+    return "missing" if problem == "log missing" else "—"  # not complete: the status says it
 
 
 @runs_app.command()
@@ -70,7 +118,7 @@ def show(
     store: StoreOption = None,
 ) -> None:
     """A run's manifest, KPIs with 95 % intervals, and element states."""
-    from twin.cli.tables import element_table, kpi_table, run_title
+    from twin.cli.tables import element_table, fault_table, kpi_table, run_title
     from twin.record.summary import element_means, kpi_estimates
 
     run_store = open_store(store)
@@ -89,23 +137,32 @@ def show(
             log_state = f"{run.log_rows:,} rows, checksum verified"
         except TwinError as error:
             log_state = f"unusable: {error}"
+    faults = run_store.faults(run.id)
     rows = [
         ("run", run.id),
+        ("label", run.label or "—"),
         ("scenario", f"{run.scenario_name} ({run.scenario_source})"),
         ("scenario sha256", run.scenario_sha256),
         ("overrides", " ".join(run.overrides) or "—"),
         ("seed / replications", f"{run.seed} / {run.replications}"),
         ("horizon / warm-up", f"{run.horizon_s}s / {run.warmup_s}s"),
-        ("status", _status(run.status)),
+        ("status", _status(run.status, len(faults))),
         ("started / ended (UTC)", f"{_when(run.started_at)} / {_when(run.ended_at)}"),
         ("log", log_state),
         ("versions", ", ".join(f"{k} {v}" for k, v in run.versions.items())),
     ]
     if run.error:
-        rows.insert(7, ("error", Text(run.error, style="red")))
+        rows.insert(8, ("error", Text(run.error, style="red")))
     for key, value in rows:
         manifest.add_row(key, value)
     console.print(manifest)
+    if faults:
+        # Before the KPIs: a run whose controller stopped is not the run it seems to be.
+        console.print(fault_table(faults))
+        console.print(
+            "[yellow]The controller went to STOP (every actuator off) and the run went on to "
+            "its end: the KPIs below count that time too.[/]"
+        )
     kpis = kpi_estimates(run_store.kpis(run.id))
     done = len(run_store.replications(run.id))
     if not kpis:
