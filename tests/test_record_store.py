@@ -22,6 +22,7 @@ from twin.record import LogError, RunStore, StoreError
 from twin.record.compare import compare_runs
 from twin.record.export import export_run
 from twin.scenario import load_scenario
+from twin.stats import paired, welch
 
 LINE = """
 name: Two machines
@@ -57,7 +58,8 @@ def kpi_values(result: RunResult) -> dict[str, list[float]]:
 
 
 class Recorded:
-    """A store with the line, the line with a faster m2, and the line again (same seed)."""
+    """A store with the line, the line with a faster m2, the line again (same seed), and the
+    line on other random numbers (seed 8)."""
 
     def __init__(self, folder: Path) -> None:
         self.store = RunStore(folder)
@@ -66,6 +68,7 @@ class Recorded:
         self.base = run_experiment(self.base_scenario, store=self.store)
         self.faster = run_experiment(self.faster_scenario, store=self.store)
         self.again = run_experiment(scenario(LINE), store=self.store)
+        self.reseeded = run_experiment(scenario(LINE, ["run.seed=8"]), store=self.store)
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +86,9 @@ def test_every_run_is_listed_oldest_first_with_its_manifest(recorded: Recorded) 
         recorded.base.run_id,
         recorded.faster.run_id,
         recorded.again.run_id,
+        recorded.reseeded.run_id,
     ]
-    base, faster, _ = runs
+    base, faster, _, _ = runs
     for run, source in ((base, recorded.base_scenario), (faster, recorded.faster_scenario)):
         assert run.status == "complete"
         assert run.error is None
@@ -149,7 +153,7 @@ def test_a_much_faster_bottleneck_makes_a_significant_difference(recorded: Recor
     store = recorded.store
     base, faster = store.get(recorded.base.run_id), store.get(recorded.faster.run_id)
 
-    rows = {row.name: row for row in compare_runs(store, [base, faster])}
+    rows = {row.name: row for row in compare_runs(store, [base, faster]).kpis}
 
     assert list(rows) == list(store.kpis(base.id))
     for name in ("throughput_per_hour", "lead_time_s", "wip", "m2.utilisation"):
@@ -168,13 +172,135 @@ def test_two_runs_of_the_same_scenario_and_seed_do_not_differ(recorded: Recorded
     store = recorded.store
     base, again = store.get(recorded.base.run_id), store.get(recorded.again.run_id)
 
-    rows = compare_runs(store, [base, again])
+    rows = compare_runs(store, [base, again]).kpis
 
     for row in rows:
         (difference,) = row.differences
         assert difference.difference == 0.0, row.name
         assert not difference.significant, row.name
         assert difference.p_value == 1.0
+
+
+def test_runs_on_the_same_seed_are_compared_replication_by_replication(
+    recorded: Recorded,
+) -> None:
+    store = recorded.store
+    base, faster = store.get(recorded.base.run_id), store.get(recorded.faster.run_id)
+
+    comparison = compare_runs(store, [base, faster])
+
+    # Same seed, same four replications: replication i of both drew the same random numbers.
+    assert comparison.method == "paired"
+    assert comparison.replications == [4, 4]
+    rows = {row.name: row for row in comparison.kpis}
+    for name, values in store.kpis(base.id).items():
+        (difference,) = rows[name].differences
+        assert difference == paired(values, store.kpis(faster.id)[name]), name
+    lead_time = rows["lead_time_s"].differences[0]
+    assert lead_time.df == 3.0
+    unpaired = welch(store.kpis(base.id)["lead_time_s"], store.kpis(faster.id)["lead_time_s"])
+    assert lead_time.difference == unpaired.difference
+    assert lead_time.ci95 != unpaired.ci95
+
+
+def test_runs_on_other_seeds_are_compared_by_welch(recorded: Recorded) -> None:
+    store = recorded.store
+    runs = [store.get(r.run_id) for r in (recorded.base, recorded.faster, recorded.reseeded)]
+
+    comparison = compare_runs(store, runs)
+
+    assert comparison.method == "welch"  # one run of three on other random numbers is enough
+    rows = {row.name: row for row in comparison.kpis}
+    kpis = [store.kpis(run.id) for run in runs]
+    for name in kpis[0]:
+        assert rows[name].differences == [welch(kpis[0][name], k[name]) for k in kpis[1:]]
+
+
+def test_compare_names_the_parameters_in_which_the_runs_differ(recorded: Recorded) -> None:
+    store = recorded.store
+    base, faster, again, reseeded = (
+        store.get(r.run_id)
+        for r in (recorded.base, recorded.faster, recorded.again, recorded.reseeded)
+    )
+
+    assert compare_runs(store, [base, faster]).parameters == {
+        "elements.m2.process.exponential": ["60s", None],  # the file's, replaced by the --set
+        "elements.m2.process": [None, "20s"],
+    }
+    assert compare_runs(store, [base, again]).parameters == {}
+    assert compare_runs(store, [base, again, reseeded]).parameters == {"run.seed": [7, 7, 8]}
+
+
+def test_runs_of_different_scenarios_differ_in_more_parameters(recorded: Recorded) -> None:
+    store = recorded.store
+    small = run_experiment(scenario(SMALL), store=store)
+    base = store.get(recorded.base.run_id)
+
+    comparison = compare_runs(store, [base, store.get(small.run_id)])
+
+    assert comparison.method == "welch"
+    expected = {
+        "name": ["Two machines", "Small line"],
+        "description": ["m1 feeds m2 through a buffer of three places.", None],
+        "run.horizon": ["10h", "2h"],
+        "run.warmup": ["30min", None],
+        "run.replications": [4, 2],
+        "run.seed": [7, 3],
+        "elements.feed.interarrival.exponential": [None, "60s"],
+        "elements.m1.process.exponential": ["50s", "40s"],
+        "elements.b1.type": ["buffer", None],
+        "elements.b1.capacity": [3, None],
+        "elements.m2.type": ["station", None],
+        "elements.m2.process.exponential": ["60s", None],
+        "flow": [["feed -> m1 -> b1 -> m2 -> done"], ["feed -> m1 -> done"]],
+    }
+    assert comparison.parameters == expected
+    assert list(comparison.parameters) == list(expected)  # in the order of the files
+    rows = {row.name: row for row in comparison.kpis}
+    assert rows["m2.utilisation"].estimates[1] is None  # the small line has no m2
+    assert rows["m2.utilisation"].differences == [None]
+
+
+def test_a_comparison_as_json_has_no_nan_and_one_entry_per_run(
+    recorded: Recorded, tmp_path: Path
+) -> None:
+    store = RunStore(tmp_path)
+    starved = SMALL.replace("{exponential: 60s}", "10h").replace("seed: 3}", "seed: 3, warmup: 1h}")
+    empty = run_experiment(scenario(starved), store=store)
+    lively = run_experiment(scenario(SMALL), store=store, label="lively")
+    runs = [store.get(empty.run_id), store.get(lively.run_id)]
+
+    document = compare_runs(store, runs).to_json()
+
+    text = json.dumps(document, allow_nan=False)  # raises on NaN
+    assert json.loads(text) == document
+    assert document["method"] == "paired"
+    assert document["runs"] == [
+        {"id": empty.run_id, "scenario": "Small line", "label": None, "overrides": [],
+         "seed": 3, "replications": 2},
+        {"id": lively.run_id, "scenario": "Small line", "label": "lively", "overrides": [],
+         "seed": 3, "replications": 2},
+    ]  # fmt: skip
+    assert document["parameters"] == {
+        "run.warmup": ["1h", None],
+        "elements.feed.interarrival": ["10h", None],
+        "elements.feed.interarrival.exponential": [None, "60s"],
+    }
+    lead_time = document["kpis"]["lead_time_s"]
+    assert lead_time["estimates"][0] is None  # nothing left the starved line
+    assert lead_time["differences"] == [None]
+    throughput = document["kpis"]["throughput_per_hour"]
+    values = store.kpis(lively.run_id)["throughput_per_hour"]
+    expected = paired([0.0, 0.0], values)
+    assert throughput["estimates"][0] == {"mean": 0.0, "ci95": [0.0, 0.0]}
+    assert throughput["differences"] == [
+        {
+            "difference": expected.difference,
+            "ci95": list(expected.ci95),
+            "p_value": expected.p_value,
+            "significant": expected.significant,
+        }
+    ]
 
 
 def test_compare_needs_two_runs(recorded: Recorded) -> None:

@@ -182,52 +182,52 @@ def compare(
     all_kpis: Annotated[
         bool, typer.Option("--all", help="Every KPI, not only the headline ones.")
     ] = False,
+    json_path: Annotated[
+        Path | None,
+        typer.Option("--json", help="Write the comparison as JSON to this file (- for stdout)."),
+    ] = None,
 ) -> None:
-    """KPIs side by side, with each difference to the first run, its 95 % interval, and a mark
-    where Welch's t-test finds it significant (p < 0.05)."""
-    from twin.cli.tables import number
+    """KPIs side by side, with each run's difference to the first and its 95 % interval, a
+    mark where it is significant (p < 0.05), and the parameters in which the runs differ.
+    Runs with the same seed and number of replications are compared pairwise (paired
+    t-test on common random numbers), others by Welch's t-test."""
+    from twin.cli.comparison import kpi_tables, method_note, parameter_table
     from twin.record.compare import compare_runs
     from twin.record.summary import HEADLINE_KPIS
 
     run_store = open_store(store)
     try:
         runs = [run_store.get(ref) for ref in run_ids]
-        rows = compare_runs(run_store, runs)
+        comparison = compare_runs(run_store, runs)
     except TwinError as error:
         fail(error)
-    base = runs[0].short_id
-    table = Table(
-        title="Comparison (mean ± 95 % half width; Δ = run − " + base + ")", title_justify="left"
-    )
-    table.add_column("KPI", no_wrap=True)
-    for run in runs:
-        table.add_column(f"{run.short_id}\n{run.scenario_name}", justify="right")
-    for run in runs[1:]:
-        table.add_column(f"Δ {run.short_id}\n[95 % CI]", justify="right")
-        table.add_column("p", justify="right")
-    for row in rows:
-        if not all_kpis and row.name not in HEADLINE_KPIS and not row.name.endswith(".utilisation"):
-            continue
-        cells: list[str | Text] = [row.name]
-        for e in row.estimates:
-            cells.append("—" if e is None else f"{number(e.mean)} ± {number(e.half_width)}")
-        for difference in row.differences:
-            if difference is None:
-                cells += ["—", ""]
-                continue
-            interval = (
-                f"[{number(difference.ci95[0])}, {number(difference.ci95[1])}]"
-                if difference.ci95 is not None
-                else ""
-            )
-            mark = " *" if difference.significant else ""
-            style = "bold" if difference.significant else ""
-            cells.append(Text(f"{number(difference.difference)}{mark}\n{interval}", style=style))
-            cells.append("—" if difference.p_value is None else f"{difference.p_value:.3g}")
-        table.add_row(*cells)
-    console = console_for()
-    console.print(table)
-    console.print("* significant at the 5 % level (Welch's t-test over replications)")
+    to_stdout = json_path is not None and str(json_path) == "-"
+    console = console_for(stderr=to_stdout)
+    rows = [
+        row
+        for row in comparison.kpis
+        if all_kpis or row.name in HEADLINE_KPIS or row.name.endswith(".utilisation")
+    ]
+    console.print(parameter_table(comparison))
+    for table in kpi_tables(comparison, rows, console.width):
+        console.print(table)
+    console.print(method_note(comparison))
+    if json_path is not None:
+        _write_json(comparison.to_json(), json_path)
+
+
+def _write_json(document, json_path: Path) -> None:
+    import json
+    import sys
+
+    text = json.dumps(document, indent=2, allow_nan=False)
+    if str(json_path) == "-":
+        sys.stdout.write(text + "\n")
+        return
+    try:
+        json_path.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        fail(TwinError(f"cannot write {json_path}: {exc.strerror}; choose a writable path"))
 
 
 @runs_app.command()
