@@ -1,4 +1,4 @@
-"""`twin runs`: list, show, compare, export and delete recorded runs."""
+"""`twin runs`: list, show, compare, look into, export and delete recorded runs."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from twin.cli.common import StoreOption, console_for, fail, open_store
+from twin.cli.common import StoreOption, console_for, fail, open_store, write_json
 from twin.errors import TwinError
 
 runs_app = typer.Typer(
-    help="Recorded runs: list, show, compare, export, delete.", no_args_is_help=True
+    help="Recorded runs: list, show, compare, events, export, delete.", no_args_is_help=True
 )
 
 STATUS_STYLES = {"complete": "green", "running": "cyan", "failed": "red", "interrupted": "yellow"}
@@ -45,11 +45,12 @@ def list_runs(
 ) -> None:
     """Recorded runs, oldest first: what each varied (its label, or else its --set
     overrides), its status with the faults it had, and its throughput."""
+    from twin.record.catalog import STATUSES
+
+    if status is not None and status not in STATUSES:
+        fail(TwinError(f"--status {status!r} is not a status; use one of: {', '.join(STATUSES)}"))
     run_store = open_store(store)
-    try:
-        runs = run_store.runs(scenario=scenario, status=status)
-    except TwinError as error:
-        fail(error)
+    runs = run_store.runs(scenario=scenario, status=status)
     console = console_for()
     if runs:
         console.print(_run_list(run_store, runs))
@@ -213,21 +214,60 @@ def compare(
         console.print(table)
     console.print(method_note(comparison))
     if json_path is not None:
-        _write_json(comparison.to_json(), json_path)
+        write_json(comparison.to_json(), json_path)
 
 
-def _write_json(document, json_path: Path) -> None:
-    import json
-    import sys
+@runs_app.command()
+def events(
+    run_id: Annotated[str, typer.Argument(help="Run id (or its first digits).")],
+    rep: Annotated[int, typer.Option("--rep", help="Replication (0 is the first).")] = 0,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind", help="Only these kinds, comma-separated: state, move, tag, event, pose."
+        ),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="Only rows about these elements, tags or bodies, comma-separated "
+            "(moves into them too).",
+        ),
+    ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="Start of the window, e.g. 30s or 5min (default: the start)."),
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="End of the window (default: the end).")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", help="Print at most this many rows (0: all).")
+    ] = 200,
+    json_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--json", help="Write every row of the window as JSON to this file (- for stdout)."
+        ),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """What happened in a stretch of one replication, from the run's log: state changes, part
+    moves, tag changes, events and poses in time order, each told in words."""
+    from twin.cli.events import print_events
 
-    text = json.dumps(document, indent=2, allow_nan=False)
-    if str(json_path) == "-":
-        sys.stdout.write(text + "\n")
-        return
-    try:
-        json_path.write_text(text + "\n", encoding="utf-8")
-    except OSError as exc:
-        fail(TwinError(f"cannot write {json_path}: {exc.strerror}; choose a writable path"))
+    print_events(
+        open_store(store),
+        run_id,
+        replication=rep,
+        kinds=kind,
+        sources=source,
+        from_text=from_,
+        to_text=to,
+        limit=limit,
+        json_path=json_path,
+    )
 
 
 @runs_app.command()

@@ -104,6 +104,18 @@ class RunInfo:
 class RunStore:
     """Runs recorded in ``folder`` (default ``$TWIN_STORE`` or ``./twin-runs``)."""
 
+    @classmethod
+    def existing(cls, folder: str | Path) -> RunStore:
+        """The store at ``folder``, which must hold a catalog already: reading a store that
+        is not there creates nothing, and says so."""
+        folder = Path(folder)
+        if not (folder / "catalog.sqlite").is_file():
+            raise StoreError(
+                f"no run store at {folder}: it holds no catalog.sqlite; give the folder "
+                "`twin run` records into (--store, $TWIN_STORE, or ./twin-runs by default)"
+            )
+        return cls(folder)
+
     def __init__(self, folder: str | Path | None = None) -> None:
         self.folder = Path(folder) if folder is not None else default_folder()
         try:
@@ -187,9 +199,7 @@ class RunStore:
         those with that status.
         """
         if status is not None and status not in STATUSES:
-            raise StoreError(
-                f"--status {status!r} is not a status; use one of: {', '.join(STATUSES)}"
-            )
+            raise StoreError(f"{status!r} is not a status; use one of: {', '.join(STATUSES)}")
         self._reconcile()
         rows = self._db.execute("SELECT * FROM runs ORDER BY started_at, id").fetchall()
         runs = [RunInfo.from_row(row) for row in rows]
