@@ -137,7 +137,7 @@ def test_a_window_is_every_row_between_two_times_in_time_order(asked: Asked) -> 
 
     assert told.returncode == 0, told.stderr
     assert told.stdout.startswith(
-        f"Run {asked.press} (Press line), replication 0: 7 rows from 15 s to 25 s\n"
+        f"Run {asked.press} (Press line), replication 0: 7 rows from 15s to 25s\n"
     )
     assert table_rows(told) == [
         ["18.000", "state", "press", "place 0 → starved"],
@@ -212,7 +212,7 @@ def test_an_empty_window_says_so(asked: Asked) -> None:
 
     assert told.returncode == 0, told.stderr
     assert told.stdout.strip() == (
-        f"Run {asked.press} (Press line), replication 0: 0 rows from 23 s to 27 s."
+        f"Run {asked.press} (Press line), replication 0: 0 rows from 23s to 27s."
     )
 
 

@@ -29,8 +29,10 @@ def _seconds(flag: str, text: str | None, default: float) -> float:
 
 
 def _span(start_s: float, end_s: float) -> str:
-    start = "the start" if math.isinf(start_s) else f"{start_s:g} s"
-    end = "the end" if math.isinf(end_s) else f"{end_s:g} s"
+    from twin.units import format_duration
+
+    start = "the start" if math.isinf(start_s) else format_duration(start_s)
+    end = "the end" if math.isinf(end_s) else format_duration(end_s)
     return f"from {start} to {end}"
 
 
