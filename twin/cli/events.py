@@ -95,26 +95,26 @@ def print_events(
     found = window(replay, start_s, end_s, kinds=wanted_kinds, names=names)
     to_stdout = json_path is not None and str(json_path) == "-"
     if json_path is not None:
-        write_json(json_safe(found.rows), json_path)
+        write_json(json_safe(found.rows()), json_path)
     console = console_for(stderr=to_stdout)
     console.print(
         f"Run {run.short_id} ({run.scenario_name}), replication {replication}: "
-        f"{len(found.rows):,} row{'' if len(found.rows) == 1 else 's'} {_span(start_s, end_s)}"
-        + ("" if found.rows else "."),
+        f"{len(found):,} row{'' if len(found) == 1 else 's'} {_span(start_s, end_s)}"
+        + ("" if len(found) else "."),
         highlight=False,
     )
-    if not found.rows:
+    if not len(found):
         return
     table = Table()
     table.add_column("time s", justify="right", no_wrap=True)
     table.add_column("kind", no_wrap=True)
     table.add_column("source", overflow="fold")
     table.add_column("what", overflow="fold")
-    shown = found.first(limit)
+    shown = found.rows(limit)
     for row in shown:
         table.add_row(f"{row['time_s']:.3f}", row["kind"], row["source"], row["what"])
     console.print(table)
-    hidden = len(found.rows) - len(shown)
+    hidden = len(found) - len(shown)
     if hidden:
         console.print(
             f"{hidden:,} more rows in this window: narrow it with --kind, --source, --from and "

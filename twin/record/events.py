@@ -19,15 +19,18 @@ KINDS = ("state", "move", "tag", "event", "pose")
 
 @dataclass(frozen=True)
 class Window:
-    """The rows of one replication between two times, narrowed to kinds and names."""
+    """The rows of one replication between two times, narrowed to kinds and names, in time
+    order; made plain (and told in words) only as far as they are asked for."""
 
-    rows: list[dict]  # every row of the window, in time order, as plain values
-    start_s: float
-    end_s: float
+    table: pa.Table
 
-    def first(self, limit: int) -> list[dict]:
-        """The first ``limit`` rows (all of them for 0)."""
-        return self.rows if limit <= 0 else self.rows[:limit]
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def rows(self, limit: int = 0) -> list[dict]:
+        """The first ``limit`` rows as plain values (all of them for 0)."""
+        table = self.table if limit <= 0 else self.table.slice(0, limit)
+        return [_plain(row) for row in table.to_pylist()]
 
 
 def check_kinds(kinds: Sequence[str]) -> list[str]:
@@ -78,7 +81,7 @@ def window(
                 pc.is_in(table["target"].cast(pa.string()), wanted),
             )
         )
-    return Window([_plain(row) for row in table.to_pylist()], start_s, end_s)
+    return Window(table)
 
 
 def _plain(row: dict) -> dict:
