@@ -43,8 +43,11 @@ def list_runs(
         typer.Option(help="Only runs with this status: complete, running, failed, interrupted."),
     ] = None,
 ) -> None:
-    """Recorded runs, oldest first: what each varied (its label, or else its --set
-    overrides), its status with the faults it had, and its throughput."""
+    """Recorded runs, oldest first, with their variants, faults and throughput.
+
+    The variant is a run's --label, or else its --set overrides; the status counts the faults
+    of a run whose controller went to STOP.
+    """
     from twin.record.catalog import STATUSES
 
     if status is not None and status not in STATUSES:
@@ -118,7 +121,7 @@ def show(
     run_id: Annotated[str, typer.Argument(help="Run id (or its first digits).")],
     store: StoreOption = None,
 ) -> None:
-    """A run's manifest, KPIs with 95 % intervals, and element states."""
+    """A run's manifest, faults, KPIs with 95 % intervals, and element states."""
     from twin.cli.tables import element_table, fault_table, kpi_table, run_title
     from twin.record.summary import element_means, kpi_estimates
 
@@ -188,10 +191,12 @@ def compare(
         typer.Option("--json", help="Write the comparison as JSON to this file (- for stdout)."),
     ] = None,
 ) -> None:
-    """KPIs side by side, with each run's difference to the first and its 95 % interval, a
-    mark where it is significant (p < 0.05), and the parameters in which the runs differ.
-    Runs with the same seed and number of replications are compared pairwise (paired
-    t-test on common random numbers), others by Welch's t-test."""
+    """Runs side by side: the parameters that differ, KPIs and differences to the first run.
+
+    Each difference has its 95 % interval and p-value, and a * where it is significant
+    (p < 0.05). Runs with the same seed and number of replications are compared pairwise
+    (paired t-test on common random numbers), others by Welch's t-test.
+    """
     from twin.cli.comparison import kpi_tables, method_note, parameter_table
     from twin.record.compare import compare_runs
     from twin.record.summary import HEADLINE_KPIS
@@ -253,8 +258,11 @@ def events(
     ] = None,
     store: StoreOption = None,
 ) -> None:
-    """What happened in a stretch of one replication, from the run's log: state changes, part
-    moves, tag changes, events and poses in time order, each told in words."""
+    """What happened in a stretch of one replication, told in words.
+
+    State changes, part moves, tag changes, events and poses from the run's log, in time
+    order.
+    """
     from twin.cli.events import print_events
 
     print_events(
