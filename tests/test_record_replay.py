@@ -15,6 +15,7 @@ from conftest import ROOT
 from twin.experiment import run_experiment
 from twin.line import Line
 from twin.record import RunInfo, RunStore, StoreError
+from twin.record.events import what
 from twin.record.log import ROW_GROUP_ROWS
 from twin.record.replay import Replay
 from twin.scenario import Scenario, load_scenario
@@ -251,3 +252,70 @@ def test_a_run_can_be_replayed_by_its_first_digits(recording: Recording) -> None
 
     assert replay.run == recording.run
     assert replay.replication == 1
+
+
+# Opening a replay by the store's folder ---------------------------------------------------------
+
+
+def test_a_replay_opens_by_the_store_folder_and_the_first_digits_of_the_run(
+    recording: Recording, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = recording.store.folder
+    run = recording.run
+    # The README's call, from the folder that holds ./twin-runs.
+    (tmp_path / "twin-runs").symlink_to(folder.resolve(), target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+
+    by_name = Replay("twin-runs", run.id[:4])
+    by_path = Replay(folder, run.id[:8], 1)
+    by_store = Replay(recording.store, run, 1)
+
+    assert by_name.run == run and by_name.replication == 0
+    assert by_path.run == run and by_path.replication == 1
+    at_s = 2 * 3_600.0
+    assert by_path.state_at(at_s) == by_store.state_at(at_s)
+    assert by_path.events(at_s, at_s + 60.0) == by_store.events(at_s, at_s + 60.0)
+    assert by_name.state_at(at_s) == Replay(recording.store, run, 0).state_at(at_s)
+
+
+def test_a_folder_without_a_store_is_refused_and_left_as_it_was(tmp_path) -> None:
+    missing = tmp_path / "no-runs-here"
+
+    with pytest.raises(StoreError) as raised:
+        Replay(missing, "41ca")
+
+    assert str(raised.value) == (
+        f"no run store at {missing}: it holds no catalog.sqlite; give the folder `twin run` "
+        "records into (--store, $TWIN_STORE, or ./twin-runs by default)"
+    )
+    assert not missing.exists()
+
+
+def test_names_are_every_element_the_log_mentions(recording: Recording) -> None:
+    replay = Replay(recording.store, recording.run, 0)
+    raw = recording.raw[0]
+
+    mentioned = {s[1] for s in raw.states} | {m[2] for m in raw.moves} | {m[3] for m in raw.moves}
+    assert replay.names() == sorted(mentioned)
+    assert "warehouse" in replay.names()  # a sink: only ever a move's target
+
+
+@pytest.mark.parametrize(
+    ("row", "words"),
+    [
+        ({"kind": "state", "source": "m1", "place": 1, "text": "blocked"}, "place 1 → blocked"),
+        ({"kind": "move", "source": "m1", "part": 17, "target": "b1"}, "part 17 m1 → b1"),
+        ({"kind": "tag", "source": "belt.run", "value": 1.0}, "= 1"),
+        ({"kind": "tag", "source": "m1.count", "value": 1_234_567.0}, "= 1234567"),
+        ({"kind": "tag", "source": "scale.kg", "value": 0.25}, "= 0.25"),
+        ({"kind": "event", "source": "panel", "text": "estop pressed", "value": None},
+         "estop pressed"),
+        ({"kind": "event", "source": "loader", "text": "collision: table", "value": 2.0},
+         "collision: table (2)"),
+        ({"kind": "pose", "source": "part.3", "pose": [0.12345, -0.5, 0.8, 0.0, 0.0, 0.7071068,
+                                                      0.7071068]},
+         "at 0.123 -0.500 0.800 m, q 0.000 0.000 0.707 0.707"),
+    ],
+)  # fmt: skip
+def test_each_kind_of_row_is_told_in_words(row: dict, words: str) -> None:
+    assert what(row) == words

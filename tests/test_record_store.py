@@ -17,9 +17,12 @@ from conftest import scenario
 
 from twin import __version__
 from twin.experiment import RunResult, run_experiment
+from twin.faults import RunFault
 from twin.record import LogError, RunStore, StoreError
 from twin.record.compare import compare_runs
 from twin.record.export import export_run
+from twin.scenario import load_scenario
+from twin.stats import paired, welch
 
 LINE = """
 name: Two machines
@@ -55,7 +58,8 @@ def kpi_values(result: RunResult) -> dict[str, list[float]]:
 
 
 class Recorded:
-    """A store with the line, the line with a faster m2, and the line again (same seed)."""
+    """A store with the line, the line with a faster m2, the line again (same seed), and the
+    line on other random numbers (seed 8)."""
 
     def __init__(self, folder: Path) -> None:
         self.store = RunStore(folder)
@@ -64,6 +68,7 @@ class Recorded:
         self.base = run_experiment(self.base_scenario, store=self.store)
         self.faster = run_experiment(self.faster_scenario, store=self.store)
         self.again = run_experiment(scenario(LINE), store=self.store)
+        self.reseeded = run_experiment(scenario(LINE, ["run.seed=8"]), store=self.store)
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +86,9 @@ def test_every_run_is_listed_oldest_first_with_its_manifest(recorded: Recorded) 
         recorded.base.run_id,
         recorded.faster.run_id,
         recorded.again.run_id,
+        recorded.reseeded.run_id,
     ]
-    base, faster, _ = runs
+    base, faster, _, _ = runs
     for run, source in ((base, recorded.base_scenario), (faster, recorded.faster_scenario)):
         assert run.status == "complete"
         assert run.error is None
@@ -147,7 +153,7 @@ def test_a_much_faster_bottleneck_makes_a_significant_difference(recorded: Recor
     store = recorded.store
     base, faster = store.get(recorded.base.run_id), store.get(recorded.faster.run_id)
 
-    rows = {row.name: row for row in compare_runs(store, [base, faster])}
+    rows = {row.name: row for row in compare_runs(store, [base, faster]).kpis}
 
     assert list(rows) == list(store.kpis(base.id))
     for name in ("throughput_per_hour", "lead_time_s", "wip", "m2.utilisation"):
@@ -166,13 +172,135 @@ def test_two_runs_of_the_same_scenario_and_seed_do_not_differ(recorded: Recorded
     store = recorded.store
     base, again = store.get(recorded.base.run_id), store.get(recorded.again.run_id)
 
-    rows = compare_runs(store, [base, again])
+    rows = compare_runs(store, [base, again]).kpis
 
     for row in rows:
         (difference,) = row.differences
         assert difference.difference == 0.0, row.name
         assert not difference.significant, row.name
         assert difference.p_value == 1.0
+
+
+def test_runs_on_the_same_seed_are_compared_replication_by_replication(
+    recorded: Recorded,
+) -> None:
+    store = recorded.store
+    base, faster = store.get(recorded.base.run_id), store.get(recorded.faster.run_id)
+
+    comparison = compare_runs(store, [base, faster])
+
+    # Same seed, same four replications: replication i of both drew the same random numbers.
+    assert comparison.method == "paired"
+    assert comparison.replications == [4, 4]
+    rows = {row.name: row for row in comparison.kpis}
+    for name, values in store.kpis(base.id).items():
+        (difference,) = rows[name].differences
+        assert difference == paired(values, store.kpis(faster.id)[name]), name
+    lead_time = rows["lead_time_s"].differences[0]
+    assert lead_time.df == 3.0
+    unpaired = welch(store.kpis(base.id)["lead_time_s"], store.kpis(faster.id)["lead_time_s"])
+    assert lead_time.difference == unpaired.difference
+    assert lead_time.ci95 != unpaired.ci95
+
+
+def test_runs_on_other_seeds_are_compared_by_welch(recorded: Recorded) -> None:
+    store = recorded.store
+    runs = [store.get(r.run_id) for r in (recorded.base, recorded.faster, recorded.reseeded)]
+
+    comparison = compare_runs(store, runs)
+
+    assert comparison.method == "welch"  # one run of three on other random numbers is enough
+    rows = {row.name: row for row in comparison.kpis}
+    kpis = [store.kpis(run.id) for run in runs]
+    for name in kpis[0]:
+        assert rows[name].differences == [welch(kpis[0][name], k[name]) for k in kpis[1:]]
+
+
+def test_compare_names_the_parameters_in_which_the_runs_differ(recorded: Recorded) -> None:
+    store = recorded.store
+    base, faster, again, reseeded = (
+        store.get(r.run_id)
+        for r in (recorded.base, recorded.faster, recorded.again, recorded.reseeded)
+    )
+
+    assert compare_runs(store, [base, faster]).parameters == {
+        "elements.m2.process.exponential": ["60s", None],  # the file's, replaced by the --set
+        "elements.m2.process": [None, "20s"],
+    }
+    assert compare_runs(store, [base, again]).parameters == {}
+    assert compare_runs(store, [base, again, reseeded]).parameters == {"run.seed": [7, 7, 8]}
+
+
+def test_runs_of_different_scenarios_differ_in_more_parameters(recorded: Recorded) -> None:
+    store = recorded.store
+    small = run_experiment(scenario(SMALL), store=store)
+    base = store.get(recorded.base.run_id)
+
+    comparison = compare_runs(store, [base, store.get(small.run_id)])
+
+    assert comparison.method == "welch"
+    expected = {
+        "name": ["Two machines", "Small line"],
+        "description": ["m1 feeds m2 through a buffer of three places.", None],
+        "run.horizon": ["10h", "2h"],
+        "run.warmup": ["30min", None],
+        "run.replications": [4, 2],
+        "run.seed": [7, 3],
+        "elements.feed.interarrival.exponential": [None, "60s"],
+        "elements.m1.process.exponential": ["50s", "40s"],
+        "elements.b1.type": ["buffer", None],
+        "elements.b1.capacity": [3, None],
+        "elements.m2.type": ["station", None],
+        "elements.m2.process.exponential": ["60s", None],
+        "flow": [["feed -> m1 -> b1 -> m2 -> done"], ["feed -> m1 -> done"]],
+    }
+    assert comparison.parameters == expected
+    assert list(comparison.parameters) == list(expected)  # in the order of the files
+    rows = {row.name: row for row in comparison.kpis}
+    assert rows["m2.utilisation"].estimates[1] is None  # the small line has no m2
+    assert rows["m2.utilisation"].differences == [None]
+
+
+def test_a_comparison_as_json_has_no_nan_and_one_entry_per_run(
+    recorded: Recorded, tmp_path: Path
+) -> None:
+    store = RunStore(tmp_path)
+    starved = SMALL.replace("{exponential: 60s}", "10h").replace("seed: 3}", "seed: 3, warmup: 1h}")
+    empty = run_experiment(scenario(starved), store=store)
+    lively = run_experiment(scenario(SMALL), store=store, label="lively")
+    runs = [store.get(empty.run_id), store.get(lively.run_id)]
+
+    document = compare_runs(store, runs).to_json()
+
+    text = json.dumps(document, allow_nan=False)  # raises on NaN
+    assert json.loads(text) == document
+    assert document["method"] == "paired"
+    assert document["runs"] == [
+        {"id": empty.run_id, "scenario": "Small line", "label": None, "overrides": [],
+         "seed": 3, "replications": 2},
+        {"id": lively.run_id, "scenario": "Small line", "label": "lively", "overrides": [],
+         "seed": 3, "replications": 2},
+    ]  # fmt: skip
+    assert document["parameters"] == {
+        "run.warmup": ["1h", None],
+        "elements.feed.interarrival": ["10h", None],
+        "elements.feed.interarrival.exponential": [None, "60s"],
+    }
+    lead_time = document["kpis"]["lead_time_s"]
+    assert lead_time["estimates"][0] is None  # nothing left the starved line
+    assert lead_time["differences"] == [None]
+    throughput = document["kpis"]["throughput_per_hour"]
+    values = store.kpis(lively.run_id)["throughput_per_hour"]
+    expected = paired([0.0, 0.0], values)
+    assert throughput["estimates"][0] == {"mean": 0.0, "ci95": [0.0, 0.0]}
+    assert throughput["differences"] == [
+        {
+            "difference": expected.difference,
+            "ci95": list(expected.ci95),
+            "p_value": expected.p_value,
+            "significant": expected.significant,
+        }
+    ]
 
 
 def test_compare_needs_two_runs(recorded: Recorded) -> None:
@@ -496,3 +624,190 @@ def test_no_kpi_is_lost_to_nan(tmp_path: Path) -> None:
     assert kpis["throughput_per_hour"] == [0.0, 0.0]
     assert all(math.isnan(v) for v in kpis["lead_time_s"])
     assert list(kpis) == list(result.replications[0].kpis)
+
+
+# Labels and faults -----------------------------------------------------------------------------
+
+
+def test_a_label_is_stored_with_the_run_on_one_line(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+
+    labelled = run_experiment(scenario(SMALL), store=store, label="  faster\n m1 ")
+    plain = run_experiment(scenario(SMALL), store=store)
+    blank = run_experiment(scenario(SMALL), store=store, label="   ")
+
+    assert store.get(labelled.run_id).label == "faster m1"
+    assert store.get(plain.run_id).label is None
+    assert store.get(blank.run_id).label is None
+    assert [run.label for run in store.runs()] == ["faster m1", None, None]
+
+
+# A belt whose PLC divides by zero on its third scan (t = 0.2 s), in every replication.
+STOP_PROGRAM = """\
+PROGRAM Stop
+VAR_OUTPUT belt_run : BOOL; END_VAR
+VAR n : INT := 3; END_VAR
+n := n - 1;
+belt_run := 10 / n > 0;
+END_PROGRAM
+"""
+STOP_LINE = """\
+name: stop
+run: {horizon: 10s, replications: 2}
+elements:
+  feed: {type: source, interarrival: 2s}
+  belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}
+  done: {type: sink}
+flow: [feed -> belt -> done]
+control: {plc: stop.st, cycle: 100ms, tags: {belt.run: belt_run}}
+"""
+
+
+def test_a_plc_that_went_to_stop_is_stored_with_each_replication(tmp_path: Path) -> None:
+    (tmp_path / "stop.st").write_text(STOP_PROGRAM, encoding="utf-8")
+    (tmp_path / "line.yaml").write_text(STOP_LINE, encoding="utf-8")
+    store = RunStore(tmp_path / "runs")
+    quiet = run_experiment(scenario(SMALL), store=store)
+
+    stopped = run_experiment(load_scenario(tmp_path / "line.yaml"), store=store)
+
+    where = f"{tmp_path / 'stop.st'}:5:16"
+    fault = {
+        "time_s": 0.2,
+        "source": "control",
+        "location": where,
+        "message": "division by zero",
+        "fault": f"controller stopped: {where}: division by zero at t=0.200 s",
+    }
+    assert store.get(stopped.run_id).status == "complete"  # the run went on to its end
+    assert store.faults(stopped.run_id) == [
+        {"replication": 0, **fault},
+        {"replication": 1, **fault},
+    ]
+    assert store.faults(stopped.run_id) == stopped.faults  # as `twin run --json` lists them
+    assert store.faults(quiet.run_id) == []
+    assert store.fault_counts() == {stopped.run_id: 2}
+    assert RunFault.from_json(store.faults(stopped.run_id)[0]) == stopped.replications[0].faults[0]
+
+
+def test_a_json_export_holds_the_label_and_the_faults(tmp_path: Path) -> None:
+    (tmp_path / "stop.st").write_text(STOP_PROGRAM, encoding="utf-8")
+    (tmp_path / "line.yaml").write_text(STOP_LINE, encoding="utf-8")
+    store = RunStore(tmp_path / "runs")
+    result = run_experiment(load_scenario(tmp_path / "line.yaml"), store=store, label="stops")
+
+    (path, _) = export_run(store, store.get(result.run_id), "json", tmp_path / "out")
+    (manifest_path, *_) = export_run(store, store.get(result.run_id), "csv", tmp_path / "csv")
+
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert document["manifest"]["label"] == "stops"
+    assert document["faults"] == result.faults
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    assert manifest["label"] == "stops"
+    assert manifest["faults"] == result.faults
+
+
+# Catalogs written by earlier versions ----------------------------------------------------------
+
+# The catalog as twin 0.1 wrote it before runs had labels and replications their faults.
+FIRST_SCHEMA = """
+CREATE TABLE runs (
+    id              TEXT PRIMARY KEY,
+    scenario_name   TEXT NOT NULL,
+    scenario_source TEXT NOT NULL,
+    scenario_text   TEXT NOT NULL,
+    scenario_sha256 TEXT NOT NULL,
+    overrides       TEXT NOT NULL,
+    seed            INTEGER NOT NULL,
+    replications    INTEGER NOT NULL,
+    horizon_s       REAL,
+    warmup_s        REAL NOT NULL,
+    versions        TEXT NOT NULL,
+    started_at      TEXT NOT NULL,
+    ended_at        TEXT,
+    status          TEXT NOT NULL
+                    CHECK (status IN ('running', 'complete', 'failed', 'interrupted')),
+    error           TEXT,
+    recorded        INTEGER NOT NULL,
+    log_file        TEXT,
+    log_sha256      TEXT,
+    log_rows        INTEGER,
+    host            TEXT NOT NULL,
+    pid             INTEGER NOT NULL
+);
+CREATE INDEX runs_started ON runs (started_at);
+CREATE TABLE replications (
+    run_id       TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    replication  INTEGER NOT NULL,
+    end_s        REAL NOT NULL,
+    parts_out    INTEGER NOT NULL,
+    elements     TEXT NOT NULL,
+    PRIMARY KEY (run_id, replication)
+);
+CREATE TABLE kpis (
+    run_id       TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    replication  INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    value        REAL,
+    PRIMARY KEY (run_id, replication, name)
+);
+"""
+OLD_RUN = "01d0" + "0" * 28
+
+
+def old_catalog(folder: Path) -> None:
+    """A catalog with one complete run (no log), written with the first schema."""
+    folder.mkdir()
+    with sqlite3.connect(folder / "catalog.sqlite") as catalog:
+        catalog.executescript(FIRST_SCHEMA)
+        catalog.execute(
+            "INSERT INTO runs VALUES (?, 'Old line', 'old.yaml', 'name: Old line', ?, ?, 3, 2,"
+            " 3600.0, 0.0, ?, '2026-01-02T03:04:05.000+00:00', '2026-01-02T03:04:06.000+00:00',"
+            " 'complete', NULL, 0, NULL, NULL, NULL, 'old-host', 42)",
+            (OLD_RUN, "ab" * 32, '["m1.capacity=2"]', '{"twin": "0.1.0"}'),
+        )
+        for replication, throughput in ((0, 50.0), (1, 52.0)):
+            catalog.execute(
+                "INSERT INTO replications VALUES (?, ?, 3600.0, 50, '{}')",
+                (OLD_RUN, replication),
+            )
+            catalog.execute(
+                "INSERT INTO kpis VALUES (?, ?, 'throughput_per_hour', ?)",
+                (OLD_RUN, replication, throughput),
+            )
+
+
+def test_a_catalog_from_an_earlier_version_gains_the_new_columns_and_keeps_its_runs(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "runs"
+    old_catalog(folder)
+
+    store = RunStore(folder)
+
+    (old,) = store.runs()
+    assert (old.id, old.scenario_name, old.status, old.overrides) == (
+        OLD_RUN, "Old line", "complete", ["m1.capacity=2"],
+    )  # fmt: skip
+    assert old.label is None
+    assert store.kpis(OLD_RUN) == {"throughput_per_hour": [50.0, 52.0]}
+    assert store.replications_done(OLD_RUN) == 2
+    assert store.faults(OLD_RUN) == []
+    # New runs go into the same catalog with everything the new schema holds.
+    (tmp_path / "stop.st").write_text(STOP_PROGRAM, encoding="utf-8")
+    (tmp_path / "line.yaml").write_text(STOP_LINE, encoding="utf-8")
+    new = run_experiment(load_scenario(tmp_path / "line.yaml"), store=store, label="new")
+    assert [run.id for run in store.runs()] == [OLD_RUN, new.run_id]
+    assert store.get(new.run_id).label == "new"
+    assert len(store.faults(new.run_id)) == 2
+    store.close()
+    # Opened again, nothing is added twice and nothing is lost.
+    again = RunStore(folder)
+    assert [run.label for run in again.runs()] == [None, "new"]
+    with sqlite3.connect(folder / "catalog.sqlite") as catalog:
+        columns = {
+            table: [row[1] for row in catalog.execute(f"PRAGMA table_info({table})")]
+            for table in ("runs", "replications")
+        }
+    assert columns["runs"][-1] == "label" and columns["runs"].count("label") == 1
+    assert columns["replications"][-1] == "faults"

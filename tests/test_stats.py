@@ -1,4 +1,5 @@
-"""Specifications for twin.stats: Student t, replication confidence intervals, Welch tests."""
+"""Specifications for twin.stats: Student t, replication confidence intervals, Welch and
+paired t tests."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from twin.stats import Comparison, Estimate, estimate, t_cdf, t_quantile, welch
+from twin.stats import Comparison, Estimate, estimate, paired, t_cdf, t_quantile, welch
 
 # z_{0.9995}: half-width of a two-sided 99.9 % normal band, for the coverage checks.
 Z_999 = 3.2905267314919255
@@ -392,6 +393,98 @@ def test_welch_intervals_cover_the_true_difference_95_percent_of_the_time() -> N
         a = rng.normal(0.0, 1.0, size=5)
         b = rng.normal(1.0, 4.0, size=12)
         lo, hi = welch(a.tolist(), b.tolist()).ci95
+        covered += lo <= 1.0 <= hi
+    band = Z_999 * math.sqrt(0.95 * 0.05 / runs)
+    assert abs(covered / runs - 0.95) <= band
+
+
+# --- paired ----------------------------------------------------------------------------------
+
+
+def test_paired_on_differences_worked_by_hand() -> None:
+    # Differences 1, 2, 3: mean 2, sd 1, standard error 1/sqrt(3), t = 2 sqrt(3), df = 2.
+    # With two df the t distribution has a closed form: P(|T| > t) = 1 - t / sqrt(2 + t^2),
+    # here 1 - sqrt(12/14).
+    cmp = paired([10.0, 12.0, 11.0], [11.0, 14.0, 14.0])
+
+    assert cmp.difference == 2.0
+    assert cmp.df == 2.0
+    assert cmp.p_value == pytest.approx(1.0 - math.sqrt(6.0 / 7.0), rel=1e-12, abs=0.0)
+    half = 4.302652730 / math.sqrt(3.0)  # textbook t_{0.975, 2}
+    assert cmp.ci95 == pytest.approx((2.0 - half, 2.0 + half), rel=1e-9, abs=0.0)
+    assert not cmp.significant  # p = 0.074
+
+
+def test_paired_with_two_pairs_is_a_cauchy_test() -> None:
+    # Differences 1 and 3: mean 2, standard error 1, t = 2 with one df (the Cauchy
+    # distribution): P(|T| > 2) = 1 - 2 atan(2) / pi.
+    cmp = paired([5.0, 7.0], [6.0, 10.0])
+
+    assert cmp.difference == 2.0
+    assert cmp.df == 1.0
+    assert cmp.p_value == pytest.approx(1.0 - 2.0 * math.atan(2.0) / math.pi, rel=1e-12, abs=0.0)
+    assert cmp.ci95 == pytest.approx((2.0 - 12.706204736, 2.0 + 12.706204736), rel=1e-9, abs=0.0)
+
+
+def test_paired_sees_a_shift_that_welch_drowns_in_the_spread() -> None:
+    # Three replications far apart (a busy, a normal and a quiet shift), each 1.0 better in b:
+    # the spread between replications hides the difference from Welch, not from the pairs.
+    a = [10.0, 20.0, 30.0]
+    b = [11.0, 21.2, 30.8]
+
+    assert paired(a, b).significant
+    assert not welch(a, b).significant
+
+
+def test_paired_of_equal_samples_sees_no_difference() -> None:
+    cmp = paired(A, list(A))
+
+    assert cmp == Comparison(difference=0.0, ci95=(0.0, 0.0), p_value=1.0, df=5.0)
+
+
+def test_paired_of_a_constant_shift_is_certain() -> None:
+    cmp = paired([1.0, 5.0, 3.0], [3.0, 7.0, 5.0])
+
+    assert cmp == Comparison(difference=2.0, ci95=(2.0, 2.0), p_value=0.0, df=2.0)
+    assert cmp.significant
+
+
+def test_paired_with_one_pair_gives_only_the_difference() -> None:
+    assert paired([4.0], [6.5]) == Comparison(2.5, None, None, None)
+
+
+def test_paired_needs_one_value_per_replication_in_both() -> None:
+    with pytest.raises(ValueError, match="got 3 and 2 \\(use welch\\(\\) for samples"):
+        paired([1.0, 2.0, 3.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="empty"):
+        paired([], [])
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(5, 30))
+@fast
+def test_on_common_random_numbers_paired_is_narrower_than_welch(seed: int, n: int) -> None:
+    # Replication i of both configurations shares its random draws (the common part), as two
+    # runs of one scenario with the same seed do; only a small part of each is its own.
+    rng = np.random.default_rng(seed)
+    common = rng.normal(100.0, 10.0, size=n)
+    a = common + rng.normal(0.0, 0.2, size=n)
+    b = common + 2.0 + rng.normal(0.0, 0.2, size=n)
+
+    by_pairs, by_welch = paired(a.tolist(), b.tolist()), welch(a.tolist(), b.tolist())
+
+    assert by_pairs.difference == pytest.approx(by_welch.difference, rel=1e-12, abs=1e-12)
+    assert by_pairs.ci95[1] - by_pairs.ci95[0] < by_welch.ci95[1] - by_welch.ci95[0]
+
+
+def test_paired_intervals_cover_the_true_difference_95_percent_of_the_time() -> None:
+    rng = np.random.default_rng(11)
+    runs = 1000
+    covered = 0
+    for _ in range(runs):
+        common = rng.normal(0.0, 5.0, size=6)
+        a = common + rng.normal(0.0, 1.0, size=6)
+        b = common + 1.0 + rng.normal(0.0, 2.0, size=6)
+        lo, hi = paired(a.tolist(), b.tolist()).ci95
         covered += lo <= 1.0 <= hi
     band = Z_999 * math.sqrt(0.95 * 0.05 / runs)
     assert abs(covered / runs - 0.95) <= band

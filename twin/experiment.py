@@ -76,12 +76,13 @@ def run_experiment(
     record_log: bool = True,
     fidelity: str | None = None,
     on_replication: Callable[[ReplicationResult], None] | None = None,
+    label: str | None = None,
 ) -> RunResult:
     """Run every replication the scenario asks for, in order, each on its own random streams.
 
     With a ``store`` the run is recorded as it goes: its manifest first (status ``running``),
-    each replication's KPIs as soon as it ends, then ``complete`` — or ``failed`` with the
-    error, or ``interrupted`` on Ctrl-C.
+    each replication's KPIs and faults as soon as it ends, then ``complete`` — or ``failed``
+    with the error, or ``interrupted`` on Ctrl-C. ``label`` is stored with the run.
     """
     writer = (
         None
@@ -97,6 +98,7 @@ def run_experiment(
             horizon_s=scenario.run.horizon_s,
             warmup_s=scenario.run.warmup_s,
             record_log=record_log,
+            label=label,
         )
     )
     results = []
@@ -113,6 +115,7 @@ def run_experiment(
                     elements=result.elements,
                     end_s=result.end_s,
                     parts_out=result.parts_out,
+                    faults=result.faults,
                 )
             if on_replication is not None:
                 on_replication(result)

@@ -1,7 +1,10 @@
-"""What the commands share: consoles, the one way to report bad input, the store option."""
+"""What the commands share: consoles, the one way to report bad input, the store option,
+writing JSON."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -42,3 +45,15 @@ def open_store(folder: Path | None):
         return RunStore(folder)
     except TwinError as error:
         fail(error)
+
+
+def write_json(document, json_path: Path) -> None:
+    """``document`` as JSON into ``json_path``, or to stdout for ``-``."""
+    text = json.dumps(document, indent=2, allow_nan=False)
+    if str(json_path) == "-":
+        sys.stdout.write(text + "\n")
+        return
+    try:
+        json_path.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        fail(TwinError(f"cannot write {json_path}: {exc.strerror}; choose a writable path"))

@@ -66,6 +66,12 @@ def run(
         str | None,
         typer.Option(help="physics or timed for every element (default: each element's own)."),
     ] = None,
+    label: Annotated[
+        str | None,
+        typer.Option(
+            help="A short name for this run, shown by `twin runs list`, `show` and `compare`."
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario and print its KPIs with 95 % confidence intervals; record it."""
     settings = list(set_ or [])
@@ -97,6 +103,7 @@ def run(
                 store=run_store,
                 fidelity=fidelity,
                 on_replication=lambda _: progress.advance(task),
+                label=label,
             )
         except TwinError as error:
             fail(error)

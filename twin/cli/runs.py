@@ -1,4 +1,4 @@
-"""`twin runs`: list, show, compare, export and delete recorded runs."""
+"""`twin runs`: list, show, compare, look into, export and delete recorded runs."""
 
 from __future__ import annotations
 
@@ -9,18 +9,22 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from twin.cli.common import StoreOption, console_for, fail, open_store
+from twin.cli.common import StoreOption, console_for, fail, open_store, write_json
 from twin.errors import TwinError
 
 runs_app = typer.Typer(
-    help="Recorded runs: list, show, compare, export, delete.", no_args_is_help=True
+    help="Recorded runs: list, show, compare, events, export, delete.", no_args_is_help=True
 )
 
 STATUS_STYLES = {"complete": "green", "running": "cyan", "failed": "red", "interrupted": "yellow"}
 
 
-def _status(status: str) -> Text:
-    return Text(status, style=STATUS_STYLES.get(status, ""))
+def _status(status: str, faults: int = 0) -> Text:
+    """The status, and how many faults the run had (a controller that went to STOP)."""
+    text = Text(status, style=STATUS_STYLES.get(status, ""))
+    if faults:
+        text.append(f" · {faults} fault{'s' if faults > 1 else ''}", style="bold yellow")
+    return text
 
 
 def _when(iso: str | None) -> str:
@@ -28,40 +32,88 @@ def _when(iso: str | None) -> str:
 
 
 @runs_app.command("list")
-def list_runs(store: StoreOption = None) -> None:
-    """All recorded runs, oldest first."""
-    from twin.cli.tables import number
+def list_runs(
+    store: StoreOption = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(help="Only runs whose scenario name contains this text (any case)."),
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="Only runs with this status: complete, running, failed, interrupted."),
+    ] = None,
+) -> None:
+    """Recorded runs, oldest first, with their variants, faults and throughput.
 
+    The variant is a run's --label, or else its --set overrides; the status counts the faults
+    of a run whose controller went to STOP.
+    """
+    from twin.record.catalog import STATUSES
+
+    if status is not None and status not in STATUSES:
+        fail(TwinError(f"--status {status!r} is not a status; use one of: {', '.join(STATUSES)}"))
     run_store = open_store(store)
-    runs = run_store.runs()
+    runs = run_store.runs(scenario=scenario, status=status)
+    console = console_for()
+    if runs:
+        console.print(_run_list(run_store, runs))
+        return
+    if scenario is None and status is None:
+        console.print("No runs yet: `twin run SCENARIO` records one.")
+        return
+    asked = " ".join(
+        f"--{flag} {value!r}"
+        for flag, value in (("scenario", scenario), ("status", status))
+        if value is not None
+    )
+    total = len(run_store.runs())
+    console.print(f"No run matches {asked} ({total} run{'s' if total != 1 else ''} in the store).")
+
+
+def _run_list(run_store, runs) -> Table:
+    from twin.cli.tables import number, variant
+
+    faults = run_store.fault_counts()
     table = Table(title=f"Runs in {run_store.folder}/", title_justify="left")
     for column, justify in (
         ("id", "left"),
         ("started (UTC)", "left"),
         ("scenario", "left"),
+        ("variant", "left"),
         ("status", "left"),
         ("reps", "right"),
         ("seed", "right"),
-        ("throughput/h", "right"),
-        ("log", "left"),
+        ("parts/h", "right"),
+        ("log rows", "right"),
     ):
-        table.add_column(column, justify=justify)
+        # Every run stays on one line: where the width runs out, the scenario name and the
+        # variant give way and are cut short (in full: `twin runs show ID`).
+        table.add_column(column, justify=justify, no_wrap=column not in ("scenario", "variant"))
     for run in runs:
         values = run_store.kpis(run.id).get("throughput_per_hour", [])
         mean = sum(values) / len(values) if values else None
         table.add_row(
             run.short_id,
-            _when(run.started_at),
-            run.scenario_name,
-            _status(run.status),
+            _when(run.started_at)[:16],
+            Text(run.scenario_name, no_wrap=True, overflow="ellipsis"),
+            Text(variant(run) or "—", no_wrap=True, overflow="ellipsis"),
+            _status(run.status, faults.get(run.id, 0)),
             f"{len(values)}/{run.replications}",
             str(run.seed),
             number(mean),
-            run_store.log_problem(run) or f"{run.log_rows:,} rows",
+            _log_rows(run_store, run),
         )
-    console_for().print(table)
-    if not runs:
-        console_for().print("No runs yet: `twin run SCENARIO` records one.")
+    return table
+
+
+def _log_rows(run_store, run) -> str:
+    """The log's size, or in a word why there is none to replay (`show` says more)."""
+    problem = run_store.log_problem(run)
+    if problem is None:
+        return f"{run.log_rows:,}"
+    if problem == "not recorded":
+        return "none"
+    return "missing" if problem == "log missing" else "—"  # not complete: the status says it
 
 
 @runs_app.command()
@@ -69,8 +121,8 @@ def show(
     run_id: Annotated[str, typer.Argument(help="Run id (or its first digits).")],
     store: StoreOption = None,
 ) -> None:
-    """A run's manifest, KPIs with 95 % intervals, and element states."""
-    from twin.cli.tables import kpi_table, print_elements, run_title
+    """A run's manifest, faults, KPIs with 95 % intervals, and element states."""
+    from twin.cli.tables import fault_table, kpi_table, print_elements, run_title
     from twin.record.summary import element_means, kpi_estimates
 
     run_store = open_store(store)
@@ -89,23 +141,32 @@ def show(
             log_state = f"{run.log_rows:,} rows, checksum verified"
         except TwinError as error:
             log_state = f"unusable: {error}"
+    faults = run_store.faults(run.id)
     rows = [
         ("run", run.id),
+        ("label", run.label or "—"),
         ("scenario", f"{run.scenario_name} ({run.scenario_source})"),
         ("scenario sha256", run.scenario_sha256),
         ("overrides", " ".join(run.overrides) or "—"),
         ("seed / replications", f"{run.seed} / {run.replications}"),
         ("horizon / warm-up", f"{run.horizon_s}s / {run.warmup_s}s"),
-        ("status", _status(run.status)),
+        ("status", _status(run.status, len(faults))),
         ("started / ended (UTC)", f"{_when(run.started_at)} / {_when(run.ended_at)}"),
         ("log", log_state),
         ("versions", ", ".join(f"{k} {v}" for k, v in run.versions.items())),
     ]
     if run.error:
-        rows.insert(7, ("error", Text(run.error, style="red")))
+        rows.insert(8, ("error", Text(run.error, style="red")))
     for key, value in rows:
         manifest.add_row(key, value)
     console.print(manifest)
+    if faults:
+        # Before the KPIs: a run whose controller stopped is not the run it seems to be.
+        console.print(fault_table(faults))
+        console.print(
+            "[yellow]The controller went to STOP (every actuator off) and the run went on to "
+            "its end: the KPIs below count that time too.[/]"
+        )
     kpis = kpi_estimates(run_store.kpis(run.id))
     done = len(run_store.replications(run.id))
     if not kpis:
@@ -125,52 +186,96 @@ def compare(
     all_kpis: Annotated[
         bool, typer.Option("--all", help="Every KPI, not only the headline ones.")
     ] = False,
+    json_path: Annotated[
+        Path | None,
+        typer.Option("--json", help="Write the comparison as JSON to this file (- for stdout)."),
+    ] = None,
 ) -> None:
-    """KPIs side by side, with each difference to the first run, its 95 % interval, and a mark
-    where Welch's t-test finds it significant (p < 0.05)."""
-    from twin.cli.tables import number
+    """Runs side by side: the parameters that differ, KPIs and differences to the first run.
+
+    Each difference has its 95 % interval and p-value, and a * where it is significant
+    (p < 0.05). Runs with the same seed and number of replications are compared pairwise
+    (paired t-test on common random numbers), others by Welch's t-test.
+    """
+    from twin.cli.comparison import kpi_tables, method_note, parameter_table
     from twin.record.compare import compare_runs
     from twin.record.summary import HEADLINE_KPIS
 
     run_store = open_store(store)
     try:
         runs = [run_store.get(ref) for ref in run_ids]
-        rows = compare_runs(run_store, runs)
+        comparison = compare_runs(run_store, runs)
     except TwinError as error:
         fail(error)
-    base = runs[0].short_id
-    table = Table(
-        title="Comparison (mean ± 95 % half width; Δ = run − " + base + ")", title_justify="left"
+    to_stdout = json_path is not None and str(json_path) == "-"
+    console = console_for(stderr=to_stdout)
+    rows = [
+        row
+        for row in comparison.kpis
+        if all_kpis or row.name in HEADLINE_KPIS or row.name.endswith(".utilisation")
+    ]
+    console.print(parameter_table(comparison))
+    for table in kpi_tables(comparison, rows, console.width):
+        console.print(table)
+    console.print(method_note(comparison))
+    if json_path is not None:
+        write_json(comparison.to_json(), json_path)
+
+
+@runs_app.command()
+def events(
+    run_id: Annotated[str, typer.Argument(help="Run id (or its first digits).")],
+    rep: Annotated[int, typer.Option("--rep", help="Replication (0 is the first).")] = 0,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind", help="Only these kinds, comma-separated: state, move, tag, event, pose."
+        ),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="Only rows about these elements, tags or bodies, comma-separated "
+            "(moves into them too).",
+        ),
+    ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="Start of the window, e.g. 30s or 5min (default: the start)."),
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="End of the window (default: the end).")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", help="Print at most this many rows (0: all).")
+    ] = 200,
+    json_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--json", help="Write every row of the window as JSON to this file (- for stdout)."
+        ),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """What happened in a stretch of one replication, told in words.
+
+    State changes, part moves, tag changes, events and poses from the run's log, in time
+    order.
+    """
+    from twin.cli.events import print_events
+
+    print_events(
+        open_store(store),
+        run_id,
+        replication=rep,
+        kinds=kind,
+        sources=source,
+        from_text=from_,
+        to_text=to,
+        limit=limit,
+        json_path=json_path,
     )
-    table.add_column("KPI", no_wrap=True)
-    for run in runs:
-        table.add_column(f"{run.short_id}\n{run.scenario_name}", justify="right")
-    for run in runs[1:]:
-        table.add_column(f"Δ {run.short_id}\n[95 % CI]", justify="right")
-        table.add_column("p", justify="right")
-    for row in rows:
-        if not all_kpis and row.name not in HEADLINE_KPIS and not row.name.endswith(".utilisation"):
-            continue
-        cells: list[str | Text] = [row.name]
-        for e in row.estimates:
-            cells.append("—" if e is None else f"{number(e.mean)} ± {number(e.half_width)}")
-        for difference in row.differences:
-            if difference is None:
-                cells += ["—", ""]
-                continue
-            interval = (
-                f"[{number(difference.ci95[0])}, {number(difference.ci95[1])}]"
-                if difference.ci95 is not None
-                else ""
-            )
-            mark = " *" if difference.significant else ""
-            style = "bold" if difference.significant else ""
-            cells.append(Text(f"{number(difference.difference)}{mark}\n{interval}", style=style))
-            cells.append("—" if difference.p_value is None else f"{difference.p_value:.3g}")
-        table.add_row(*cells)
-    console = console_for()
-    console.print(table)
-    console.print("* significant at the 5 % level (Welch's t-test over replications)")
 
 
 @runs_app.command()

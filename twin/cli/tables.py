@@ -1,4 +1,4 @@
-"""Rich tables of a run's KPIs and element states."""
+"""Rich tables of a run's KPIs, element states and faults, and how a run is named in them."""
 
 from __future__ import annotations
 
@@ -38,6 +38,31 @@ def _interval(e: Estimate) -> str:
     if e.ci95 is None or not math.isfinite(e.mean):
         return "—"
     return f"[{number(e.ci95[0])}, {number(e.ci95[1])}]"
+
+
+def variant(run) -> str:
+    """What sets a run apart from its scenario file: its label, or else its --set overrides
+    (``elements.`` left off); empty for the file as written."""
+    if run.label:
+        return run.label
+    return " ".join(setting.removeprefix("elements.") for setting in run.overrides)
+
+
+def fault_table(faults: list[dict]) -> Table:
+    """The faults of a run that did not end it: replication, time, where, what."""
+    table = Table(title="Faults", title_justify="left", title_style="bold yellow")
+    table.add_column("rep", justify="right")
+    table.add_column("time s", justify="right")
+    table.add_column("location", overflow="fold")
+    table.add_column("message", overflow="fold")
+    for fault in faults:
+        table.add_row(
+            str(fault["replication"]),
+            f"{fault['time_s']:.3f}",
+            fault.get("location") or "—",
+            fault["message"],
+        )
+    return table
 
 
 def run_title(name: str, replications: int, seed: int) -> str:

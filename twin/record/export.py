@@ -21,6 +21,7 @@ def manifest(run: RunInfo) -> dict:
     """The run's manifest as plain data."""
     return {
         "id": run.id,
+        "label": run.label,
         "scenario": {
             "name": run.scenario_name,
             "source": run.scenario_source,
@@ -85,6 +86,7 @@ def export_run(store: RunStore, run: RunInfo, fmt: str, folder: Path) -> list[Pa
             "manifest": manifest(run),
             "kpis": store.kpis(run.id),
             "replications": store.replications(run.id),
+            "faults": store.faults(run.id),
         }
         path.write_text(json.dumps(json_safe(document), indent=2) + "\n", encoding="utf-8")
         written.append(path)
@@ -97,7 +99,8 @@ def export_run(store: RunStore, run: RunInfo, fmt: str, folder: Path) -> list[Pa
             written.append(path)
         return written
     path = folder / f"{stem.name}-manifest.json"
-    path.write_text(json.dumps(manifest(run), indent=2) + "\n", encoding="utf-8")
+    document = {**manifest(run), "faults": store.faults(run.id)}
+    path.write_text(json.dumps(json_safe(document), indent=2) + "\n", encoding="utf-8")
     written.append(path)
     kpis = _kpi_rows(store, run)
     if fmt == "csv":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -31,9 +32,25 @@ class LineState:
 
 
 class Replay:
-    """One replication of a recorded run, opened for replay."""
+    """One replication of a recorded run, opened for replay.
 
-    def __init__(self, store: RunStore, run: RunInfo | str, replication: int = 0) -> None:
+    ``store`` is a :class:`RunStore` or the folder of one (``Replay("twin-runs", "41ca")``);
+    ``run`` a run as the catalog gives it, or its id or first digits.
+    """
+
+    def __init__(
+        self, store: RunStore | str | Path, run: RunInfo | str, replication: int = 0
+    ) -> None:
+        if isinstance(store, RunStore):
+            self._open(store, run, replication)
+            return
+        opened = RunStore.existing(store)
+        try:
+            self._open(opened, run, replication)
+        finally:
+            opened.close()  # the log stays open; the catalog is not needed any more
+
+    def _open(self, store: RunStore, run: RunInfo | str, replication: int) -> None:
         self.run = store.get(run) if isinstance(run, str) else run
         if not 0 <= replication < self.run.replications:
             raise StoreError(
@@ -47,6 +64,19 @@ class Replay:
             for kind in {g["kind"] for g in index}
         }
         self._all = [g for g in index if g["replication"] == replication]
+
+    def names(self) -> list[str]:
+        """Every element, tag and body this replication's log names (as source or target),
+        sorted."""
+        if not self._all:
+            return []
+        groups = [g["row_group"] for g in self._all]
+        table = self._file.read_row_groups(groups, columns=["source", "target"])
+        found: set[str] = set()
+        for column in ("source", "target"):
+            found.update(pc.unique(table[column].cast(pa.string())).to_pylist())
+        found.discard(None)
+        return sorted(found)
 
     @property
     def end_s(self) -> float:

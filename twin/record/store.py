@@ -10,6 +10,7 @@ import platform
 import socket
 import sqlite3
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -17,7 +18,8 @@ from pathlib import Path
 
 from twin import __version__
 from twin.errors import TwinError
-from twin.record.catalog import connect
+from twin.faults import RunFault
+from twin.record.catalog import STATUSES, connect
 from twin.record.log import LogError, open_log
 from twin.record.log_writer import LogWriter
 from twin.record.plain import json_safe
@@ -84,6 +86,7 @@ class RunInfo:
     log_rows: int | None
     host: str
     pid: int
+    label: str | None = None
 
     @property
     def short_id(self) -> str:
@@ -100,6 +103,18 @@ class RunInfo:
 
 class RunStore:
     """Runs recorded in ``folder`` (default ``$TWIN_STORE`` or ``./twin-runs``)."""
+
+    @classmethod
+    def existing(cls, folder: str | Path) -> RunStore:
+        """The store at ``folder``, which must hold a catalog already: reading a store that
+        is not there creates nothing, and says so."""
+        folder = Path(folder)
+        if not (folder / "catalog.sqlite").is_file():
+            raise StoreError(
+                f"no run store at {folder}: it holds no catalog.sqlite; give the folder "
+                "`twin run` records into (--store, $TWIN_STORE, or ./twin-runs by default)"
+            )
+        return cls(folder)
 
     def __init__(self, folder: str | Path | None = None) -> None:
         self.folder = Path(folder) if folder is not None else default_folder()
@@ -131,16 +146,22 @@ class RunStore:
         horizon_s: float | None,
         warmup_s: float,
         record_log: bool = True,
+        label: str | None = None,
     ) -> RunWriter:
-        """Enter a new run as ``running``; the writer records it until complete or failed."""
+        """Enter a new run as ``running``; the writer records it until complete or failed.
+
+        ``label`` is the user's short name for the run (a variant, a question asked of the
+        line); it is kept on one line, and an empty one is no label.
+        """
         run_id = uuid.uuid4().hex
+        label = " ".join((label or "").split()) or None
         lock = _Lock(self.folder / "locks" / f"{run_id}.lock")
         log_file = f"logs/{run_id}.parquet" if record_log else None
         self._db.execute(
             "INSERT INTO runs (id, scenario_name, scenario_source, scenario_text, scenario_sha256,"
             " overrides, seed, replications, horizon_s, warmup_s, versions, started_at, status,"
-            " recorded, log_file, host, pid)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+            " recorded, log_file, host, pid, label)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
             (
                 run_id,
                 scenario_name,
@@ -158,6 +179,7 @@ class RunStore:
                 log_file,
                 socket.gethostname(),
                 os.getpid(),
+                label,
             ),
         )
         try:
@@ -170,11 +192,23 @@ class RunStore:
 
     # Reading -------------------------------------------------------------------------------
 
-    def runs(self) -> list[RunInfo]:
-        """Every run, oldest first; runs whose writer died are marked ``interrupted`` first."""
+    def runs(self, *, scenario: str | None = None, status: str | None = None) -> list[RunInfo]:
+        """Every run, oldest first; runs whose writer died are marked ``interrupted`` first.
+
+        ``scenario`` keeps the runs whose scenario name contains it (any case), ``status``
+        those with that status.
+        """
+        if status is not None and status not in STATUSES:
+            raise StoreError(f"{status!r} is not a status; use one of: {', '.join(STATUSES)}")
         self._reconcile()
         rows = self._db.execute("SELECT * FROM runs ORDER BY started_at, id").fetchall()
-        return [RunInfo.from_row(row) for row in rows]
+        runs = [RunInfo.from_row(row) for row in rows]
+        if scenario is not None:
+            wanted = scenario.casefold()
+            runs = [run for run in runs if wanted in run.scenario_name.casefold()]
+        if status is not None:
+            runs = [run for run in runs if run.status == status]
+        return runs
 
     def get(self, ref: str) -> RunInfo:
         """The run whose id is ``ref`` or starts with it (at least 4 characters)."""
@@ -204,6 +238,36 @@ class RunStore:
             value = math.nan if row["value"] is None else row["value"]
             table.setdefault(row["name"], {})[row["replication"]] = value
         return {name: [v for _, v in sorted(by_rep.items())] for name, by_rep in table.items()}
+
+    def replications_done(self, run_id: str) -> int:
+        """How many replications of the run have ended and are stored."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM replications WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        return row[0]
+
+    def faults(self, run_id: str) -> list[dict]:
+        """What went wrong in the run's replications without ending them (a controller in
+        STOP), in order: ``RunFault.to_json()`` with the replication, as ``twin run --json``
+        lists them."""
+        rows = self._db.execute(
+            "SELECT replication, faults FROM replications WHERE run_id = ? ORDER BY replication",
+            (run_id,),
+        ).fetchall()
+        return [
+            {"replication": row["replication"], **fault}
+            for row in rows
+            for fault in json.loads(row["faults"])
+        ]
+
+    def fault_counts(self) -> dict[str, int]:
+        """Run id → number of faults, for every run that has any."""
+        counts: dict[str, int] = {}
+        for row in self._db.execute(
+            "SELECT run_id, faults FROM replications WHERE faults <> '[]'"
+        ).fetchall():
+            counts[row["run_id"]] = counts.get(row["run_id"], 0) + len(json.loads(row["faults"]))
+        return counts
 
     def replications(self, run_id: str) -> list[dict]:
         rows = self._db.execute(
@@ -289,14 +353,29 @@ class RunStore:
         )
 
     def _add_replication(
-        self, run_id: str, replication: int, kpis: dict, elements: dict, end_s: float, parts: int
+        self,
+        run_id: str,
+        replication: int,
+        kpis: dict,
+        elements: dict,
+        end_s: float,
+        parts: int,
+        faults: list[dict],
     ) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute(
-                "INSERT INTO replications VALUES (?, ?, ?, ?, ?)",
-                (run_id, replication, end_s, parts, json.dumps(elements, allow_nan=False)),
+                "INSERT INTO replications (run_id, replication, end_s, parts_out, elements, faults)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    replication,
+                    end_s,
+                    parts,
+                    json.dumps(elements, allow_nan=False),
+                    json.dumps(faults, allow_nan=False),
+                ),
             )
             db.executemany(
                 "INSERT INTO kpis VALUES (?, ?, ?, ?)",
@@ -359,13 +438,23 @@ class RunWriter:
         return self._recorder
 
     def add_replication(
-        self, replication: int, *, kpis: dict, elements: dict, end_s: float, parts_out: int
+        self,
+        replication: int,
+        *,
+        kpis: dict,
+        elements: dict,
+        end_s: float,
+        parts_out: int,
+        faults: Sequence[RunFault] = (),
     ) -> None:
+        """Store one ended replication: its KPIs, element figures, and the faults that did
+        not end it (a controller that went to STOP)."""
         if self._recorder is not None:
             self._recorder.flush()
             self._recorder = None
         elements = json_safe(elements)
-        self.store._add_replication(self.id, replication, kpis, elements, end_s, parts_out)
+        found = [json_safe(fault.to_json()) for fault in faults]
+        self.store._add_replication(self.id, replication, kpis, elements, end_s, parts_out, found)
 
     def complete(self) -> None:
         """The run is whole: the log is final and checksummed before the status says so."""

@@ -395,3 +395,11 @@ def _describe(error: Any) -> _Problem:
     if text.startswith("Input should be "):
         return _Problem(key, f"{value!r} is not allowed; it should be {text[16:]}")
     return _Problem(key, f"{value!r}: {text[:1].lower()}{text[1:]}")
+
+
+def raw_scenario(text: str, *, source: str = "<string>", overrides: Sequence[str] = ()) -> dict:
+    """The scenario as written, with its ``--set`` overrides applied: plain data, before any
+    validation (what a recorded run was asked to run, to set runs side by side)."""
+    raw, _ = _read_yaml(text, source)
+    apply_overrides(raw, overrides)
+    return raw
