@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pyarrow.compute as pc
 import pytest
-from conftest import ROOT
+from conftest import ROOT, scenario
 
 from twin.experiment import run_experiment
 from twin.line import Line
@@ -319,3 +319,29 @@ def test_names_are_every_element_the_log_mentions(recording: Recording) -> None:
 )  # fmt: skip
 def test_each_kind_of_row_is_told_in_words(row: dict, words: str) -> None:
     assert what(row) == words
+
+
+def test_a_part_passing_straight_through_is_logged_in_the_order_it_went(tmp_path):
+    # At 1 s the part goes from the source into the buffer and on to the idle machine at once.
+    store = RunStore(tmp_path / "runs")
+    result = run_experiment(
+        scenario(
+            """
+            name: straight through
+            run: {horizon: 5s}
+            elements:
+              feed: {type: source, interarrival: 1s, limit: 1}
+              b1: {type: buffer, capacity: 2}
+              m1: {type: station, process: 2s}
+              done: {type: sink}
+            flow: [feed -> b1 -> m1 -> done]
+            """
+        ),
+        store=store,
+    )
+    moves = Replay(store, result.run_id).events(0, 5, kinds=["move"]).to_pylist()
+    assert [(m["time_s"], m["source"], m["target"]) for m in moves] == [
+        (1.0, "feed", "b1"),
+        (1.0, "b1", "m1"),
+        (3.0, "m1", "done"),
+    ]

@@ -111,9 +111,11 @@ class Element:
         self.router.commit(target)
         self.parts_out += 1
         target.parts_in += 1
-        target.accept(part)
+        # Logged before the target takes it: a part that passes straight on (through a buffer
+        # onto a belt) is then logged in the order it went.
         if self._emit_move is not None:
             self._emit_move(self.env.now, part.id, self.id, target.id)
+        target.accept(part)
 
     def pass_on(self, part: Part, clock: StateClock):
         """Hand ``part`` to a target now, or mark ``clock`` blocked and return the event that
