@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from twin.distributions import Distribution, Exponential, parse_distribution
-from twin.units import format_duration, parse_duration_s
+from twin.units import format_duration, nonnegative_duration_s, parse_duration_s, written
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -108,24 +108,19 @@ def _positive_measure(name: str, unit: str, fix: str, example: str) -> Callable[
     return check
 
 
-def _nonnegative_duration(value: object) -> float:
-    seconds = parse_duration_s(value)
-    if seconds < 0:
-        raise ValueError(f"{value!r} is not allowed; a duration is 0 or more")
-    return seconds
-
-
 def _failure_distribution(value: object) -> Distribution:
     # A plain duration for mtbf/mttr means "exponential with this mean", the textbook default.
     if isinstance(value, int | float | str) and not isinstance(value, bool):
         mean_s = parse_duration_s(value)
+        if mean_s < 0:
+            raise ValueError(f"{written(value)} is negative; a mean time is greater than 0")
         if not 0 < mean_s < math.inf:
             raise ValueError(f"{value!r} is not allowed; a mean time must be greater than 0")
         return Exponential(mean_s)
     return parse_distribution(value)
 
 
-Duration = Annotated[float, BeforeValidator(_nonnegative_duration)]
+Duration = Annotated[float, BeforeValidator(nonnegative_duration_s)]
 Dist = Annotated[Distribution, BeforeValidator(parse_distribution)]
 FailureDist = Annotated[Distribution, BeforeValidator(_failure_distribution)]
 
