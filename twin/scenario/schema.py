@@ -685,6 +685,22 @@ OFF_FLOW_TYPES = ("panel",)
 RULES = ("round_robin", "shortest_queue", "probability")
 
 
+WEIGHT_SUM_TOLERANCE = 1e-9
+
+
+def _summing_to_one(weights: Sequence[float]) -> list[str]:
+    """Weights close to ``weights`` that sum to 1, written to 3 decimals: the last one made up
+    to 1 when that is enough, else all of them scaled."""
+    rest = 1 - math.fsum(weights[:-1])
+    if 0 <= rest <= 1 and all(0 <= w <= 1 for w in weights[:-1]):
+        fitted = [*weights[:-1], rest]
+    else:
+        total = math.fsum(weights)
+        fitted = [w / total for w in weights]
+    shown = [round(w, 3) for w in fitted[:-1]]
+    return [f"{w:g}" for w in (*shown, round(1 - math.fsum(shown), 3))]
+
+
 class Branch(_Strict):
     """One element feeding several by a rule."""
 
@@ -718,10 +734,19 @@ class Branch(_Strict):
                     raise ValueError(
                         f"weight {weight:g} for {target!r} is not allowed; a weight is {need}"
                     )
-            if sum(self.weights) <= 0:
-                shown = ", ".join(f"{w:g}" for w in self.weights)
+            shown = ", ".join(f"{w:g}" for w in self.weights)
+            total = math.fsum(self.weights)
+            if total <= 0:
                 raise ValueError(
                     f"weights [{shown}] are all 0; give at least one target a weight above 0"
+                )
+            # Weights that miss 1 are more often a slip (a forgotten target, a typo) than a
+            # choice: taken as they are, not scaled quietly.
+            if abs(total - 1) > WEIGHT_SUM_TOLERANCE:
+                raise ValueError(
+                    f"weights [{shown}] sum to {total:g}; the weights of rule probability are "
+                    f"the targets' probabilities and sum to 1, e.g. weights: "
+                    f"[{', '.join(_summing_to_one(self.weights))}]"
                 )
         elif self.weights is not None:
             raise ValueError(
