@@ -28,15 +28,25 @@ app = typer.Typer(
 app.add_typer(runs_app, name="runs")
 
 
+def _placed(
+    error: ScenarioError, scenario: Scenario | None, flags: dict[str, str]
+) -> ScenarioError:
+    """``error`` placed at the file's line or the ``--set`` that caused it, with settings made
+    from options (``--seed 3``) named as they were typed."""
+    if scenario is not None:
+        error = scenario.locate(error)
+    where = error.where
+    for setting, flag in flags.items():
+        where = where.replace(f"--set {setting}", flag)
+    return ScenarioError(error.message, path=error.path, where=where)
+
+
 def _load(path: Path, settings: list[str], flags: dict[str, str] | None = None) -> Scenario:
     """Load a scenario; ``flags`` maps settings made from options back to how they were typed."""
     try:
         return load_scenario(path, settings)
     except ScenarioError as error:
-        where = error.where
-        for setting, flag in (flags or {}).items():
-            where = where.replace(f"--set {setting}", flag)
-        fail(ScenarioError(error.message, path=error.path, where=where))
+        fail(_placed(error, None, flags or {}))
     except TwinError as error:  # a controller program that does not compile
         fail(error)
 
@@ -97,6 +107,8 @@ def run(
                 fidelity=fidelity,
                 on_replication=lambda _: progress.advance(task),
             )
+        except ScenarioError as error:
+            fail(_placed(error, loaded, flags))
         except TwinError as error:
             fail(error)
     # Warnings first: a controller in STOP must not scroll away above the tables.
@@ -135,12 +147,14 @@ def validate(
 ) -> None:
     """Check a scenario file without running it."""
     loaded = _load(scenario, list(set_ or []))
-    from twin.builder import check_reach
+    from twin.builder import check_plant
 
     try:
-        check_reach(loaded)  # physics robots: every pick and place location within reach
+        check_plant(loaded)  # what only building finds, e.g. a robot's point out of its reach
+    except ScenarioError as error:
+        fail(_placed(error, loaded, {}))
     except TwinError as error:
-        fail(error.located(str(scenario)) if isinstance(error, ScenarioError) else error)
+        fail(error)
     counts: dict[str, int] = {}
     for spec in loaded.elements.values():
         counts[spec.type] = counts.get(spec.type, 0) + 1
@@ -185,7 +199,7 @@ def calibrate(
             fits = fit_cycles(loaded)
         path = write_variant(loaded, fits, out or default_variant_path(str(scenario)))
     except ScenarioError as error:
-        fail(error.located(str(scenario)))
+        fail(_placed(error, loaded, flags))
     except OSError as error:
         fail(TwinError(f"cannot write the variant: {error.strerror}; choose a writable --out"))
     table = Table(title="Cycle times fitted from physics", title_justify="left")

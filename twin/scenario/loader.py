@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -27,55 +29,25 @@ from twin.scenario.schema import (
 
 
 @dataclass(frozen=True)
-class Scenario:
-    """A validated scenario: what the engine runs and the run store records."""
+class Origins:
+    """Where each field of a scenario came from: a line of its file or a ``--set``.
 
-    name: str
-    run: RunSettings
-    elements: dict[str, Any]
-    routes: dict[str, Route]
-    text: str
-    source: str = "<string>"
-    overrides: tuple[str, ...] = ()
-    description: str | None = None
-    sha256: str = field(default="")
-    parts: dict[str, Any] = field(default_factory=dict)
-    control: Any = None  # the control section (a ControlSpec), for a controlled scenario
-    # Made from the control section once, at load: its tag table, and what makes a fresh
-    # controller for each replication (the PLC program compiled only once).
-    tags: Any = None
-    controller: Any = field(default=None, compare=False)
+    Kept with the loaded scenario, so that a problem found later — when a run is built, say a
+    robot's point out of its reach — is placed exactly as the loader places its own.
+    """
 
-    def element_ids(self, kind: str) -> list[str]:
-        return [i for i, e in self.elements.items() if e.type == kind]
+    source: str
+    lines: Mapping[Key, int]
+    overridden: Mapping[Key, str]
 
-
-def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
-    """Read and validate the scenario file at ``path``, applying ``--set`` style overrides."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"file not found: {path}; give the path of a scenario .yaml") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read {path}: {exc}") from None
-    return parse_scenario(text, source=str(path), overrides=overrides)
-
-
-def parse_scenario(
-    text: str, *, source: str = "<string>", overrides: Sequence[str] = ()
-) -> Scenario:
-    """Validate scenario ``text``; errors name ``source``, the line and the field."""
-    raw, lines = _read_yaml(text, source)
-    overridden = apply_overrides(raw, overrides)
-
-    def where(path: Key, about: Sequence[Key] | None = None) -> str:
+    def where(self, path: Key, about: Sequence[Key] | None = None) -> str:
         """The place to blame for a problem at ``path`` concerning the fields ``about``.
 
         A ``--set`` is blamed alone for problems at or below the field it set, or when the
         problem concerns nothing the file wrote. Otherwise the file's line is named, with the
         settings that took part in the problem (such as a section's rule between fields).
         """
+        overridden, lines, source = self.overridden, self.lines, self.source
         for key, setting in overridden.items():
             if path[: len(key)] == key:
                 return f"--set {setting}"
@@ -98,6 +70,98 @@ def parse_scenario(
                 place = f"{source}:{lines[path[:cut]]}"
                 break
         return f"{place} (with {settings})" if involved else place
+
+    def key(self, path: str) -> Key:
+        """The key of a dotted ``path`` such as ``elements.line1.m1.capacity``: element ids
+        may hold dots themselves, so the longest key the scenario knows that starts the path
+        decides how it splits."""
+        best: Key = ()
+        for known in (*self.lines, *self.overridden):
+            written = dotted(known)
+            if len(known) > len(best) and (
+                path == written or path.startswith((f"{written}.", f"{written}["))
+            ):
+                best = known
+        rest = path[len(dotted(best)) :] if best else path
+        tail: list[str | int] = []
+        for name, index in re.findall(r"\.?([^.\[\]]+)|\[(\d+)\]", rest):
+            tail.append(int(index) if index else name)
+        return (*best, *tail)
+
+    def locate(self, error: ScenarioError) -> ScenarioError:
+        """``error`` placed at its field's line or ``--set`` (kept as it is if placed)."""
+        if error.where:
+            return error
+        where = self.where(self.key(error.path)) if error.path else self.source
+        return ScenarioError(error.message, path=error.path, where=where)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: what the engine runs and the run store records."""
+
+    name: str
+    run: RunSettings
+    elements: dict[str, Any]
+    routes: dict[str, Route]
+    text: str
+    source: str = "<string>"
+    overrides: tuple[str, ...] = ()
+    description: str | None = None
+    sha256: str = field(default="")
+    parts: dict[str, Any] = field(default_factory=dict)
+    control: Any = None  # the control section (a ControlSpec), for a controlled scenario
+    # Made from the control section once, at load: its tag table, and what makes a fresh
+    # controller for each replication (the PLC program compiled only once).
+    tags: Any = None
+    controller: Any = field(default=None, compare=False)
+    origins: Origins | None = field(default=None, compare=False, repr=False)
+
+    def locate(self, error: ScenarioError) -> ScenarioError:
+        """A problem found after loading (``error.path`` names the field), placed where that
+        field came from: its line in the file, or the ``--set`` that gave it."""
+        if self.origins is None:
+            return error.located(self.source)
+        return self.origins.locate(error)
+
+    def element_ids(self, kind: str) -> list[str]:
+        return [i for i, e in self.elements.items() if e.type == kind]
+
+
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+    """Read and validate the scenario file at ``path``, applying ``--set`` style overrides."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"file not found: {path}; give the path of a scenario .yaml") from None
+    except IsADirectoryError:
+        inside = sorted(path.glob("*.yaml")) + sorted(path.glob("*/*.yaml"))
+        example = f", e.g. {inside[0]}" if inside else ""
+        raise ScenarioError(
+            f"{path} is a folder, not a scenario file; give the path of a scenario .yaml{example}"
+        ) from None
+    except UnicodeDecodeError:
+        raise ScenarioError(
+            f"{path} is not a text file (not UTF-8); a scenario is a YAML text file"
+        ) from None
+    except OSError as exc:
+        raise ScenarioError(
+            f"cannot read {path}: {(exc.strerror or str(exc)).lower()}; give a readable "
+            "scenario .yaml"
+        ) from None
+    return parse_scenario(text, source=str(path), overrides=overrides)
+
+
+def parse_scenario(
+    text: str, *, source: str = "<string>", overrides: Sequence[str] = ()
+) -> Scenario:
+    """Validate scenario ``text``; errors name ``source``, the line and the field."""
+    raw, lines = _read_yaml(text, source)
+    overridden = apply_overrides(raw, overrides)
+
+    origins = Origins(source, MappingProxyType(lines), MappingProxyType(overridden))
+    where = origins.where
 
     _precheck_elements(raw, where)
     try:
@@ -133,6 +197,7 @@ def parse_scenario(
     if spec.control is not None:
         tags, controller = _load_control(spec, source, where)
     return Scenario(
+        origins=origins,
         control=spec.control,
         tags=tags,
         controller=controller,
