@@ -16,7 +16,8 @@ import pytest
 from conftest import scenario
 
 from twin import __version__
-from twin.experiment import RunResult, run_experiment
+from twin.errors import ScenarioError
+from twin.experiment import RunInterrupted, RunResult, run_experiment
 from twin.record import LogError, RunStore, StoreError
 from twin.record.compare import compare_runs
 from twin.record.export import export_run
@@ -420,13 +421,48 @@ def test_ctrl_c_leaves_the_run_interrupted(tmp_path: Path) -> None:
     def interrupt(_) -> None:
         raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(RunInterrupted) as caught:
         run_experiment(scenario(SMALL), store=store, on_replication=interrupt)
 
     (run,) = store.runs()
+    assert isinstance(caught.value, KeyboardInterrupt)  # still Ctrl-C to whoever catches it
+    assert caught.value.run_id == run.id
     assert run.status == "interrupted"
     assert run.error == "interrupted by the user"
     assert len(store.replications(run.id)) == 1
+
+
+TIMED_ROBOT = """
+name: Robot without a cycle
+run: {horizon: 1h}
+elements:
+  feed: {type: source, interarrival: 60s}
+  r1: {type: robot, fidelity: timed, pick: [0.5, 0, 0.8], place: [0, 0.5, 0.8]}
+  done: {type: sink}
+flow:
+  - feed -> r1 -> done
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "fidelity", "message"),
+    [
+        pytest.param(SMALL, "fast", "--fidelity: fidelity 'fast' is unknown", id="fidelity"),
+        pytest.param(TIMED_ROBOT, None, "elements.r1.cycle: has no cycle", id="no-cycle"),
+    ],
+)
+def test_a_run_that_cannot_be_built_leaves_nothing_in_the_store(
+    tmp_path: Path, text: str, fidelity: str | None, message: str
+) -> None:
+    store = RunStore(tmp_path)
+    before = run_experiment(scenario(SMALL), store=store)
+
+    with pytest.raises(ScenarioError) as caught:
+        run_experiment(scenario(text), store=store, fidelity=fidelity)
+
+    assert str(caught.value).startswith(message)
+    assert [run.id for run in store.runs()] == [before.run_id]
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == [f"{before.run_id}.parquet"]
 
 
 def test_a_run_without_a_log_is_recorded_but_cannot_be_replayed(tmp_path: Path) -> None:

@@ -64,9 +64,11 @@ class Plant:
     cells: dict[str, object] = field(default_factory=dict)
     scan: object | None = None
 
-    def run(self) -> ReplicationResult:
+    def run(self, on_progress=None) -> ReplicationResult:
+        """Run the replication; ``on_progress(time_s, parts_out)`` is told how far it has
+        come now and then (see ``Line.run``)."""
         try:
-            result = self.line.run()
+            result = self.line.run(on_progress)
         finally:
             self.close()
         if self.scan is not None and self.scan.fault is not None:
