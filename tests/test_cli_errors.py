@@ -178,7 +178,7 @@ def test_a_point_out_of_reach_set_on_the_command_line_is_blamed_on_the_set(
 
     assert_refused(validated, f"--set loader.place={FAR}: {FAR_MESSAGE}")
     assert_refused(ran, f"--set loader.place={FAR}: {FAR_MESSAGE}")
-    assert ran.stderr.strip() == validated.stderr.strip()
+    assert ran.stderr == validated.stderr
     assert ran.stdout == ""
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from twin import __version__
 from twin.cli.common import StoreOption, console_for, fail, open_store
@@ -26,6 +27,31 @@ app = typer.Typer(
 
 
 app.add_typer(runs_app, name="runs")
+
+FIDELITIES = ("physics", "timed")  # as twin.builder has them, without loading the engine
+INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
+
+
+def _show_version(asked: bool) -> None:
+    if asked:
+        print(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print twin's version and exit.",
+            is_eager=True,
+            callback=_show_version,
+            metavar="",
+        ),
+    ] = False,
+) -> None:
+    """twin: digital twin and virtual-commissioning simulator for production lines."""
 
 
 def _placed(
@@ -51,6 +77,36 @@ def _load(path: Path, settings: list[str], flags: dict[str, str] | None = None) 
         fail(error)
 
 
+def _check_json_path(path: Path | None) -> None:
+    """Refuse a ``--json`` file that could not be written, before anything runs."""
+    if path is None or str(path) == "-":
+        return
+    folder = path.parent
+    if path.is_dir():
+        fail(TwinError(f"--json {path} is a folder; give a file, e.g. {path / 'results.json'}"))
+    if not folder.is_dir():
+        fail(
+            TwinError(
+                f"--json {path}: folder {folder} does not exist; create it first or write "
+                "the file elsewhere"
+            )
+        )
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        fail(TwinError(f"--json {path}: cannot write there; choose a writable path"))
+
+
+def _interrupted(run_id: str | None, *, recorded: bool) -> NoReturn:
+    """Ctrl-C: say what became of the run, exit 130, no traceback."""
+    if run_id is not None:
+        said = f"run {run_id[:8]} stored as interrupted (twin runs show {run_id[:8]})"
+    elif recorded:
+        said = "stopped before the run began; nothing was stored"
+    else:
+        said = "nothing was stored (--no-record)"
+    Console(stderr=True, soft_wrap=True).print(f"[bold yellow]interrupted:[/] {said}")
+    raise typer.Exit(INTERRUPTED)
+
+
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario file (.yaml).")],
@@ -69,14 +125,43 @@ def run(
     ] = None,
     store: StoreOption = None,
     no_record: Annotated[
-        bool, typer.Option("--no-record", help="Do not record this run in the run store.")
+        bool,
+        typer.Option("--no-record", help="Do not record this run in the run store.", metavar=""),
     ] = False,
     fidelity: Annotated[
         str | None,
-        typer.Option(help="physics or timed for every element (default: each element's own)."),
+        typer.Option(
+            help="physics or timed for every element (default: each element's own).",
+            metavar="[physics|timed]",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
-    """Run a scenario and print its KPIs with 95 % confidence intervals; record it."""
+    """Run a scenario and print its KPIs with 95 % confidence intervals; record it.
+
+    Every option and the scenario are checked before a run is recorded or simulated.
+    """
+    try:
+        _run(scenario, replications, seed, horizon, set_, json_path, store, no_record, fidelity)
+    except KeyboardInterrupt as stopped:
+        _interrupted(getattr(stopped, "run_id", None), recorded=not no_record)
+
+
+def _run(
+    scenario: Path,
+    replications: int | None,
+    seed: int | None,
+    horizon: str | None,
+    set_: list[str] | None,
+    json_path: Path | None,
+    store: Path | None,
+    no_record: bool,
+    fidelity: str | None,
+) -> None:
+    # The options first: none of them may be found wrong after a run was recorded.
+    if fidelity is not None and fidelity not in FIDELITIES:
+        fail(ScenarioError(f"{fidelity!r} is unknown; use physics or timed", where="--fidelity"))
+    _check_json_path(json_path)
     settings = list(set_ or [])
     flags: dict[str, str] = {}
     for name, value in (("replications", replications), ("seed", seed), ("horizon", horizon)):
@@ -85,32 +170,25 @@ def run(
             flags[settings[-1]] = f"--{name} {value}"
     loaded = _load(scenario, settings, flags)
     # Imported here so that `twin validate` and `--help` need not load the engine.
+    from twin.cli.progress import ProgressBar
     from twin.cli.tables import element_table, kpi_table, run_title
     from twin.experiment import run_experiment
 
     console = console_for(stderr=json_path is not None and str(json_path) == "-")
     run_store = None if no_record else open_store(store)
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    with progress:
-        task = progress.add_task(f"{loaded.name}: replications", total=loaded.run.replications)
-        try:
+    # run_experiment builds the plant once to check it before it records anything.
+    progress = ProgressBar(loaded.name, Console(stderr=True))
+    # Only a terminal shows a bar; elsewhere the run goes without it (and without the looks).
+    shown = progress.shown
+    try:
+        with progress if shown else contextlib.nullcontext():
             result = run_experiment(
-                loaded,
-                store=run_store,
-                fidelity=fidelity,
-                on_replication=lambda _: progress.advance(task),
+                loaded, store=run_store, fidelity=fidelity, on_progress=progress if shown else None
             )
-        except ScenarioError as error:
-            fail(_placed(error, loaded, flags))
-        except TwinError as error:
-            fail(error)
+    except ScenarioError as error:
+        fail(_placed(error, loaded, flags))
+    except TwinError as error:
+        fail(error)
     # Warnings first: a controller in STOP must not scroll away above the tables.
     for fault in result.faults:
         console.print(
@@ -220,7 +298,7 @@ def calibrate(
 
 @app.command()
 def version() -> None:
-    """Print twin's version."""
+    """Print twin's version (as `twin --version` does)."""
     print(__version__)
 
 
