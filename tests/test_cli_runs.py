@@ -105,11 +105,11 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     )
     # Four digits are enough, unless another run happens to start with the same four.
     prefix = base[:4] if not any(i.startswith(base[:4]) for i in (faster, again)) else base
-    (deleted,) = twin_commands(["runs", "delete", prefix, *common])
+    (deleted,) = twin_commands(["runs", "delete", prefix, "--yes", *common])
     listed_after, shown_after, deleted_again = twin_commands(
         ["runs", "list", *common],
         ["runs", "show", base, *common],
-        ["runs", "delete", base, *common],
+        ["runs", "delete", base, "--yes", *common],
     )
     return Session(
         folder=folder,

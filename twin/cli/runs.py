@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -198,11 +199,30 @@ def export(
 def delete(
     run_id: Annotated[str, typer.Argument(help="Run id (or its first digits).")],
     store: StoreOption = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Delete without asking first.", metavar="")
+    ] = False,
 ) -> None:
-    """Remove a run and its log from the store."""
+    """Remove a run and its log from the store (asks first, unless --yes)."""
     run_store = open_store(store)
     try:
-        run = run_store.delete(run_id)
+        run = run_store.get(run_id)
+    except TwinError as error:
+        fail(error)
+    if not yes:
+        question = f"delete run {run.short_id} ({run.scenario_name})?"
+        if not sys.stdin.isatty():
+            fail(
+                TwinError(
+                    f"{question} There is no terminal to ask at (input is not a terminal); "
+                    "pass --yes to delete without asking"
+                )
+            )
+        if not typer.confirm(question, default=False):
+            console_for().print(f"kept run {run.short_id}", highlight=False)
+            return
+    try:
+        run = run_store.delete(run.id)
     except TwinError as error:
         fail(error)
     console_for().print(f"deleted run {run.id} ({run.scenario_name})", highlight=False)
