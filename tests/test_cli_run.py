@@ -238,3 +238,25 @@ def test_a_long_scenario_name_keeps_its_title_on_one_line_when_piped(
 
     assert told.returncode == 0, told.stderr
     assert told.lines_with(name) == [f"{name} — 1 replication(s), seed 5"]
+
+
+def test_the_kpi_table_shows_the_headline_kpis_and_durations_read_as_written(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "line.yaml").write_text(LINE, encoding="utf-8")
+    (ran,) = twin_commands(
+        ["run", "line.yaml", "--horizon", "16h", "--set", "run.warmup=30min"], cwd=tmp_path
+    )
+    (run,) = RunStore(tmp_path / "twin-runs").runs()
+
+    (shown,) = twin_commands(["runs", "show", run.short_id], cwd=tmp_path)
+
+    for told in (ran, shown):
+        assert told.returncode == 0, told.stderr
+        rows = [line.split("│")[1].strip() for line in told.stdout.splitlines() if "│" in line]
+        assert rows[:6] == [
+            "throughput_per_hour", "lead_time_s", "lead_time_p50_s", "lead_time_p95_s", "wip",
+            "scrap_per_hour",
+        ]  # fmt: skip
+    (horizon,) = shown.lines_with("horizon / warm-up")
+    assert " ".join(horizon.split()) == "horizon / warm-up 16h / 30min"

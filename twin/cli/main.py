@@ -17,6 +17,7 @@ from twin.cli.common import StoreOption, console_for, fail, open_store
 from twin.cli.runs import runs_app
 from twin.errors import ScenarioError, TwinError
 from twin.scenario import Scenario, load_scenario
+from twin.units import format_duration
 
 app = typer.Typer(
     help="twin: digital twin and virtual-commissioning simulator for production lines.",
@@ -243,10 +244,10 @@ def validate(
         sensors, actuators = len(table.sensors), len(table.actuators)
         program = control.plc if control.plc is not None else control.python
         summary += (
-            f"; controlled by {program} every {control.cycle_s * 1000:g} ms through "
+            f"; controlled by {program} every {format_duration(control.cycle_s)} through "
             f"{len(table)} tags ({sensors} sensors, {actuators} actuators)"
         )
-    Console().print(f"{scenario}: valid — {loaded.name!r}, {summary}", highlight=False)
+    console_for().print(f"{scenario}: valid — {loaded.name!r}, {summary}", highlight=False)
 
 
 @app.command()
@@ -290,7 +291,7 @@ def calibrate(
             str(len(fit.cycles_s)),
             f"{fit.mean_s:.3f}",
             f"{fit.sd_s:.4f}",
-            f"{slowest[0]} {slowest[1]:.3f}s",
+            f"{slowest[0]} {format_duration(slowest[1])}",
         )
     console.print(table)
     console.print(f"Timed variant written to {path}", highlight=False)

@@ -24,6 +24,12 @@ def _status(status: str) -> Text:
     return Text(status, style=STATUS_STYLES.get(status, ""))
 
 
+def _duration(seconds: float | None) -> str:
+    from twin.units import format_duration
+
+    return "—" if seconds is None else format_duration(seconds)
+
+
 def _when(iso: str | None) -> str:
     return iso.replace("T", " ")[:19] if iso else "—"
 
@@ -96,7 +102,7 @@ def show(
         ("scenario sha256", run.scenario_sha256),
         ("overrides", " ".join(run.overrides) or "—"),
         ("seed / replications", f"{run.seed} / {run.replications}"),
-        ("horizon / warm-up", f"{run.horizon_s}s / {run.warmup_s}s"),
+        ("horizon / warm-up", f"{_duration(run.horizon_s)} / {_duration(run.warmup_s)}"),
         ("status", _status(run.status)),
         ("started / ended (UTC)", f"{_when(run.started_at)} / {_when(run.ended_at)}"),
         ("log", log_state),
