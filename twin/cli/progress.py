@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 from rich.console import Console
 from rich.progress import (
@@ -16,6 +17,8 @@ from rich.progress import (
 
 from twin.experiment import Progress as RunProgress
 from twin.units import format_duration
+
+UPDATE_EVERY_S = 0.1
 
 
 def describe(name: str, progress: RunProgress) -> str:
@@ -44,8 +47,12 @@ class ProgressBar:
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            # Drawing the bar competes with the run for the interpreter: four times a second
+            # is smooth enough for a bar that moves by simulated hours.
+            refresh_per_second=4,
         )
         self._task: TaskID | None = None
+        self._next_update_s = 0.0
 
     @property
     def shown(self) -> bool:
@@ -60,6 +67,13 @@ class ProgressBar:
         self._bar.__exit__(*exc)
 
     def __call__(self, progress: RunProgress) -> None:
+        # Reports may come faster than anyone reads them: a few a second are passed on (and
+        # the end of each replication), as each costs the run a little.
+        now_s = time.monotonic()
+        ended = progress.within >= progress.per_replication
+        if now_s < self._next_update_s and not ended:
+            return
+        self._next_update_s = now_s + UPDATE_EVERY_S
         description = describe(self.name, progress)
         if self._task is None:
             self._task = self._bar.add_task(description, total=progress.total)
