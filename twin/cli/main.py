@@ -96,9 +96,25 @@ def _check_json_path(path: Path | None) -> None:
         fail(TwinError(f"--json {path}: cannot write there; choose a writable path"))
 
 
-def _interrupted(run_id: str | None, *, recorded: bool) -> NoReturn:
+class _Printing(KeyboardInterrupt):
+    """Ctrl-C once the run had ended, while its results were being printed."""
+
+    def __init__(self, run_id: str | None) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
+
+
+def _interrupted(stopped: KeyboardInterrupt, *, recorded: bool) -> NoReturn:
     """Ctrl-C: say what became of the run, exit 130, no traceback."""
-    if run_id is not None:
+    run_id = getattr(stopped, "run_id", None)
+    if isinstance(stopped, _Printing):
+        said = (
+            f"run {run_id[:8]} is complete and stored (twin runs show {run_id[:8]}); only "
+            "its printout was cut short"
+            if run_id is not None
+            else "while printing the results; nothing was stored (--no-record)"
+        )
+    elif run_id is not None:
         said = f"run {run_id[:8]} stored as interrupted (twin runs show {run_id[:8]})"
     elif recorded:
         said = "stopped before the run began; nothing was stored"
@@ -145,7 +161,7 @@ def run(
     try:
         _run(scenario, replications, seed, horizon, set_, json_path, store, no_record, fidelity)
     except KeyboardInterrupt as stopped:
-        _interrupted(getattr(stopped, "run_id", None), recorded=not no_record)
+        _interrupted(stopped, recorded=not no_record)
 
 
 def _run(
@@ -172,7 +188,6 @@ def _run(
     loaded = _load(scenario, settings, flags)
     # Imported here so that `twin validate` and `--help` need not load the engine.
     from twin.cli.progress import ProgressBar
-    from twin.cli.tables import element_table, kpi_table, run_title
     from twin.experiment import run_experiment
 
     console = console_for(stderr=json_path is not None and str(json_path) == "-")
@@ -190,6 +205,17 @@ def _run(
         fail(_placed(error, loaded, flags))
     except TwinError as error:
         fail(error)
+    try:
+        _print_results(result, console, run_store, json_path)
+    except KeyboardInterrupt:
+        raise _Printing(result.run_id) from None
+
+
+def _print_results(result, console: Console, run_store, json_path: Path | None) -> None:
+    """The tables, where the run was recorded, and the JSON file if asked for."""
+    from twin.cli.tables import element_table, kpi_table, run_title
+
+    loaded = result.scenario
     # Warnings first: a controller in STOP must not scroll away above the tables.
     for fault in result.faults:
         console.print(
