@@ -90,8 +90,8 @@ def test_in_a_script_delete_wants_yes_and_deletes_nothing_without_it(store: Path
     assert refused.returncode == 2
     assert refused.stdout == ""
     assert " ".join(refused.stderr.split()) == (
-        f"error: delete run {first.short_id} (Small line)? There is no terminal to ask at "
-        "(input is not a terminal); pass --yes to delete without asking"
+        f"error: deleting run {first.short_id} (Small line) needs a yes, and input is not a "
+        "terminal to ask at; pass --yes to delete it without asking"
     )
     assert after_refusal == [first, second]
     assert told.returncode == 0, told.stderr

@@ -216,15 +216,14 @@ def delete(
     except TwinError as error:
         fail(error)
     if not yes:
-        question = f"delete run {run.short_id} ({run.scenario_name})?"
         if not sys.stdin.isatty():
             fail(
                 TwinError(
-                    f"{question} There is no terminal to ask at (input is not a terminal); "
-                    "pass --yes to delete without asking"
+                    f"deleting run {run.short_id} ({run.scenario_name}) needs a yes, and input "
+                    "is not a terminal to ask at; pass --yes to delete it without asking"
                 )
             )
-        if not typer.confirm(question, default=False):
+        if not typer.confirm(f"delete run {run.short_id} ({run.scenario_name})?", default=False):
             console_for().print(f"kept run {run.short_id}", highlight=False)
             return
     try:
