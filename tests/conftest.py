@@ -51,7 +51,8 @@ def twin_commands(
     *commands: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> list[Told]:
     """Run `twin` commands side by side, each in its own process (starting one costs about a
-    second, most of it imports). ``TWIN_STORE`` is not inherited: a test sets it if it wants."""
+    second, most of it imports). ``TWIN_STORE`` is not inherited: a test sets it if it wants.
+    Input is empty and not a terminal, as in a script."""
     entry = Path(sys.executable).with_name("twin")
     program = [str(entry)] if entry.exists() else [sys.executable, "-m", "twin.cli.main"]
     environment = {k: v for k, v in os.environ.items() if k != "TWIN_STORE"}
@@ -59,6 +60,7 @@ def twin_commands(
     started = [
         subprocess.Popen(
             [*program, *command],
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import twin_commands
 
 GOOD = """\
 name: Small line
@@ -21,6 +22,14 @@ elements:
 flow:
   - feed -> m1 -> b1 -> done
 """
+
+ROBOT_CELL = (Path(__file__).parent.parent / "scenarios" / "robot_cell.yaml").read_text("utf-8")
+FAR = "[5, 0, 0.8]"  # 5 m in front of the loader: far beyond a KUKA iiwa's reach
+# A timed robot between m1 and the buffer, on line 6, that has no cycle time.
+TIMED_ROBOT = GOOD.replace(
+    "  b1:",
+    "  r1: {type: robot, fidelity: timed, pick: [0.5, 0, 0.8], place: [0, 0.5, 0.8]}\n  b1:",
+).replace("m1 -> b1", "m1 -> r1 -> b1")
 
 # Each story: the scenario file the user wrote and the command they typed, with FILE standing
 # for the file's path. The commands run side by side, as real
@@ -37,6 +46,16 @@ STORIES: dict[str, tuple[str, list[str]]] = {
         ["run", FILE, "--seed", "3"],
     ),
     "bad-replications-option": (GOOD, ["run", FILE, "--replications", "0"]),
+    # Found only when the plant is built, and still blamed on the --set or the file's line.
+    "far-point-set-validate": (ROBOT_CELL, ["validate", FILE, "--set", f"loader.place={FAR}"]),
+    "far-point-set-run": (ROBOT_CELL, ["run", FILE, "--no-record", "--set", f"loader.place={FAR}"]),
+    "far-point-file-validate": (ROBOT_CELL.replace("[0.6, 0.0, 0.8]", FAR), ["validate", FILE]),
+    "far-point-file-run": (
+        ROBOT_CELL.replace("[0.6, 0.0, 0.8]", FAR),
+        ["run", FILE, "--no-record"],
+    ),
+    "timed-robot-validate": (TIMED_ROBOT, ["validate", FILE]),
+    "timed-robot-run": (TIMED_ROBOT, ["run", FILE, "--no-record"]),
 }
 
 
@@ -144,3 +163,67 @@ def test_a_bad_option_value_is_blamed_on_the_option_as_typed(
         "--replications 0: run.replications: replications 0 is not allowed; run 1 or more",
     )
     assert "--set" not in outcome.stderr
+
+
+FAR_MESSAGE = (
+    "elements.loader.place: place location (5.000, 0.000, 0.860) is 5.000 m from the shoulder, "
+    "beyond the arm's reach of 0.8 m; move the robot base or the location"
+)
+
+
+def test_a_point_out_of_reach_set_on_the_command_line_is_blamed_on_the_set(
+    told: dict[str, Outcome],
+) -> None:
+    validated, ran = told["far-point-set-validate"], told["far-point-set-run"]
+
+    assert_refused(validated, f"--set loader.place={FAR}: {FAR_MESSAGE}")
+    assert_refused(ran, f"--set loader.place={FAR}: {FAR_MESSAGE}")
+    assert ran.stderr == validated.stderr
+    assert ran.stdout == ""
+
+
+def test_a_point_out_of_reach_in_the_file_names_its_line_in_run_as_in_validate(
+    told: dict[str, Outcome],
+) -> None:
+    validated, ran = told["far-point-file-validate"], told["far-point-file-run"]
+
+    # The loader's place is on line 27 of the robot cell.
+    assert_refused(validated, f"{validated.path}:27: {FAR_MESSAGE}")
+    assert_refused(ran, f"{ran.path}:27: {FAR_MESSAGE}")
+    assert ran.stdout == ""
+
+
+def test_a_timed_robot_without_a_cycle_names_the_robot_s_line(told: dict[str, Outcome]) -> None:
+    message = (
+        "elements.r1.cycle: has no cycle time for a timed run; give cycle (e.g. cycle: "
+        "{normal: {mean: 6s, sd: 0.3s}}) or fit one from physics with `twin calibrate`"
+    )
+    validated, ran = told["timed-robot-validate"], told["timed-robot-run"]
+
+    assert_refused(validated, f"{validated.path}:6: {message}")
+    assert_refused(ran, f"{ran.path}:6: {message}")
+
+
+def test_a_folder_or_a_binary_file_given_as_the_scenario_is_refused_saying_why(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "lines"
+    folder.mkdir()
+    (folder / "small.yaml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "photo.yaml").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+
+    as_folder, as_binary = twin_commands(
+        ["run", str(folder), "--no-record"], ["validate", str(tmp_path / "photo.yaml")]
+    )
+
+    for outcome in (as_folder, as_binary):
+        assert outcome.returncode == 2, outcome.stderr
+        assert "Errno" not in outcome.stderr and "Traceback" not in outcome.stderr
+    assert " ".join(as_folder.stderr.split()) == (
+        f"error: {folder} is a folder, not a scenario file; give the path of a scenario .yaml, "
+        f"e.g. {folder / 'small.yaml'}"
+    )
+    assert " ".join(as_binary.stderr.split()) == (
+        f"error: {tmp_path / 'photo.yaml'} is not a text file (not UTF-8); a scenario is a YAML "
+        "text file"
+    )

@@ -225,9 +225,7 @@ def test_twin_validate_compiles_the_program_and_names_the_line_of_a_syntax_error
         ["validate", str(folder / "sorting_station.yaml")],
     )
     assert good.returncode == 0
-    assert good.says(
-        "controlled by sorter.st every 10 ms through 17 tags (11 sensors, 6 actuators)"
-    )
+    assert good.says("controlled by sorter.st every 10ms through 17 tags (11 sensors, 6 actuators)")
     assert bad.returncode == 2
     line = program[: program.index("kind := TALL;")].count("\n") + 1
     assert f"sorter.st:{line}:" in bad.stderr

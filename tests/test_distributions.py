@@ -125,18 +125,21 @@ def test_a_parsed_distribution_is_passed_through_unchanged() -> None:
         ),
         pytest.param(
             {"normal": {"mean": 55, "sd": -1}},
-            ["normal sd -1 is not allowed", "0 or more"],
+            ["normal sd -1 is negative; a duration is 0 or more"],
             id="normal-negative-sd",
         ),
-        pytest.param(-3, ["duration -3 is not allowed", "0 or more"], id="negative-constant"),
+        pytest.param(-3, ["-3 is negative; a duration is 0 or more"], id="negative-constant"),
+        pytest.param(
+            "-50s", ["-50s is negative; a duration is 0 or more"], id="negative-constant-with-unit"
+        ),
         pytest.param(
             {"constant": -1},
-            ["constant -1 is not allowed", "0 or more"],
+            ["constant -1 is negative; a duration is 0 or more"],
             id="negative-constant-form",
         ),
         pytest.param(
             {"exponential": -5},
-            ["exponential mean -5 is not allowed", "greater than 0"],
+            ["exponential mean -5 is negative; it must be greater than 0"],
             id="negative-exponential",
         ),
         pytest.param(
@@ -146,13 +149,18 @@ def test_a_parsed_distribution_is_passed_through_unchanged() -> None:
         ),
         pytest.param(
             {"uniform": [-10, 10]},
-            ["uniform value -10 is not allowed", "0 or more"],
+            ["uniform value -10 is negative; a duration is 0 or more"],
             id="negative-uniform-bound",
         ),
         pytest.param(
             {"empirical": [48, -2]},
-            ["empirical value -2 is not allowed", "0 or more"],
+            ["empirical value -2 is negative; a duration is 0 or more"],
             id="negative-empirical-value",
+        ),
+        pytest.param(
+            {"normal": {"mean": "55s", "sd": "-2s"}},
+            ["normal sd -2s is negative; a duration is 0 or more"],
+            id="negative-sd-with-unit",
         ),
         pytest.param(
             {"empirical": []},
@@ -161,7 +169,7 @@ def test_a_parsed_distribution_is_passed_through_unchanged() -> None:
         ),
         pytest.param(
             "inf",
-            ["duration 'inf' is not allowed; it must be finite, a number of seconds"],
+            ["'inf' is not allowed; it must be finite, a number of seconds"],
             id="infinite-constant",
         ),
         pytest.param(

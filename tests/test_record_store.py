@@ -16,7 +16,8 @@ import pytest
 from conftest import scenario
 
 from twin import __version__
-from twin.experiment import RunResult, run_experiment
+from twin.errors import ScenarioError
+from twin.experiment import RunInterrupted, RunResult, run_experiment
 from twin.faults import RunFault
 from twin.record import LogError, RunStore, StoreError
 from twin.record.compare import compare_runs
@@ -334,10 +335,44 @@ def test_csv_export_writes_manifest_kpis_and_log(recorded: Recorded, tmp_path: P
     kpis = kpi_values(recorded.base)
     assert len(rows) == 4 * len(kpis)
     for row in rows:
-        assert float(row["value"]) == kpis[row["kpi"]][int(row["replication"])]
+        value = kpis[row["kpi"]][int(row["replication"])]
+        # Times to the microsecond; other KPIs exactly.
+        assert float(row["value"]) == (round(value, 6) if row["kpi"].endswith("_s") else value)
     log = pacsv.read_csv(paths[2])
     assert log.num_rows == run.log_rows
     assert set(log.column("kind").to_pylist()) == {"state", "move"}
+    parquet, _ = recorded.store.open_log(run)
+    assert log.column("time_s").to_pylist() == [
+        round(t, 6) for t in parquet.read().column("time_s").to_pylist()
+    ]
+
+
+def test_csv_export_writes_times_as_a_person_would(tmp_path: Path) -> None:
+    # 0.1 s apart from t = 28.14: in binary floating point the second part leaves at
+    # 28.240000000000002.
+    text = """
+    name: Tenths
+    run: {horizon: 29s, seed: 1}
+    elements:
+      feed: {type: source, interarrival: 28.14s, limit: 1}
+      m1: {type: station, process: 0.1s}
+      done: {type: sink}
+    flow:
+      - feed -> m1 -> done
+    """
+    store = RunStore(tmp_path / "runs")
+    result = run_experiment(scenario(text), store=store)
+    assert 28.14 + 0.1 == 28.240000000000002
+
+    paths = export_run(store, store.get(result.run_id), "csv", tmp_path)
+
+    lines = paths[2].read_text(encoding="utf-8").splitlines()
+    times = [line.split(",")[1] for line in lines[1:]]
+    assert "28.24" in times
+    assert not any("00000" in t or "99999" in t for t in times)
+    assert result.replications[0].lead_times_s == [0.10000000000000142]
+    kpis = paths[1].read_text(encoding="utf-8")
+    assert "0,lead_time_s,0.1\n" in kpis
 
 
 def test_parquet_export_is_readable_by_any_parquet_reader(
@@ -548,13 +583,48 @@ def test_ctrl_c_leaves_the_run_interrupted(tmp_path: Path) -> None:
     def interrupt(_) -> None:
         raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(RunInterrupted) as caught:
         run_experiment(scenario(SMALL), store=store, on_replication=interrupt)
 
     (run,) = store.runs()
+    assert isinstance(caught.value, KeyboardInterrupt)  # still Ctrl-C to whoever catches it
+    assert caught.value.run_id == run.id
     assert run.status == "interrupted"
     assert run.error == "interrupted by the user"
     assert len(store.replications(run.id)) == 1
+
+
+TIMED_ROBOT = """
+name: Robot without a cycle
+run: {horizon: 1h}
+elements:
+  feed: {type: source, interarrival: 60s}
+  r1: {type: robot, fidelity: timed, pick: [0.5, 0, 0.8], place: [0, 0.5, 0.8]}
+  done: {type: sink}
+flow:
+  - feed -> r1 -> done
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "fidelity", "message"),
+    [
+        pytest.param(SMALL, "fast", "--fidelity: fidelity 'fast' is unknown", id="fidelity"),
+        pytest.param(TIMED_ROBOT, None, "elements.r1.cycle: has no cycle", id="no-cycle"),
+    ],
+)
+def test_a_run_that_cannot_be_built_leaves_nothing_in_the_store(
+    tmp_path: Path, text: str, fidelity: str | None, message: str
+) -> None:
+    store = RunStore(tmp_path)
+    before = run_experiment(scenario(SMALL), store=store)
+
+    with pytest.raises(ScenarioError) as caught:
+        run_experiment(scenario(text), store=store, fidelity=fidelity)
+
+    assert str(caught.value).startswith(message)
+    assert [run.id for run in store.runs()] == [before.run_id]
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == [f"{before.run_id}.parquet"]
 
 
 def test_a_run_without_a_log_is_recorded_but_cannot_be_replayed(tmp_path: Path) -> None:

@@ -359,6 +359,34 @@ INVALID = [
         id="bad-duration-unit",
     ),
     pytest.param(
+        derive(("{exponential: 50s}, failures", "-50s, failures")),
+        "elements.m1.process",
+        5,
+        "-50s is negative; a duration is 0 or more",
+        id="negative-process-time",
+    ),
+    pytest.param(
+        derive(("warmup: 30min", "warmup: -30min")),
+        "run.warmup",
+        2,
+        "-30min is negative; a duration is 0 or more",
+        id="negative-warmup",
+    ),
+    pytest.param(
+        derive(("mttr: 10min", "mttr: -10min")),
+        "elements.m1.failures.mttr",
+        5,
+        "-10min is negative; a mean time is greater than 0",
+        id="negative-repair-time",
+    ),
+    pytest.param(
+        derive(("{lognormal: {mean: 55s, sd: 5s}}", "{uniform: [-5s, 5s]}")),
+        "elements.m2.process",
+        8,
+        "uniform value -5s is negative; a duration is 0 or more",
+        id="negative-bound-inside-a-distribution",
+    ),
+    pytest.param(
         derive(("horizon: 8h", "horizon: 5 parsecs")),
         "run.horizon",
         2,
@@ -612,6 +640,22 @@ INVALID = [
         id="probability-all-weights-zero",
     ),
     pytest.param(
+        derive(flow=("{from: m1, to: [b1, done], rule: probability, weights: [0.7, 0.2]}",)),
+        "flow[1]",
+        12,
+        "weights [0.7, 0.2] sum to 0.9; the weights of rule probability are the targets' "
+        "probabilities and sum to 1, e.g. weights: [0.7, 0.3]",
+        id="probability-weights-short-of-one",
+    ),
+    pytest.param(
+        derive(flow=("{from: m1, to: [b1, done], rule: probability, weights: [3, 1]}",)),
+        "flow[1]",
+        12,
+        "weights [3, 1] sum to 4; the weights of rule probability are the targets' "
+        "probabilities and sum to 1, e.g. weights: [0.75, 0.25]",
+        id="probability-weights-as-ratios",
+    ),
+    pytest.param(
         derive(flow=("{from: m1, to: [b1, done], rule: probability, weights: [1, -0.5]}",)),
         "flow[1]",
         12,
@@ -835,6 +879,34 @@ def test_a_branch_routes_by_its_rule(rule_text: str, expected: Route) -> None:
 
     assert scenario.routes["b1"] == expected
     assert scenario.routes["belt"] == Route(("m2",))
+
+
+def test_probabilities_summing_to_one_but_for_rounding_are_taken_as_written() -> None:
+    # 0.7 + 0.2 + 0.1 is 0.9999999999999999 in binary floating point.
+    text = derive(
+        ("  - feed -> m1 -> b1 -> belt -> m2 -> done\n", "  - feed -> m1 -> b1\n"),
+        elements=("m3: {type: station, process: 50s}",),
+        flow=(
+            "{from: b1, to: [belt, m2, m3], rule: probability, weights: [0.7, 0.2, 0.1]}",
+            "belt -> m2 -> done",
+            "m3 -> done",
+        ),
+    )
+
+    assert parse(text).routes["b1"].weights == (0.7, 0.2, 0.1)
+
+
+def test_a_part_mix_is_weights_not_probabilities() -> None:
+    # One tall part for every three flat ones: weights need not sum to 1.
+    text = derive(
+        (
+            "feed: {type: source, interarrival: {exponential: 60s}}",
+            "feed: {type: source, interarrival: 60s, part: {tall: 1, flat: 3}}",
+        ),
+    )
+    text += "parts:\n  tall: {size: [0.1, 0.1, 0.2]}\n  flat: {size: [0.1, 0.1, 0.05]}\n"
+
+    assert parse(text).elements["feed"].part == {"tall": 1, "flat": 3}
 
 
 @pytest.mark.parametrize(

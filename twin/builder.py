@@ -21,7 +21,9 @@ def physics_elements(scenario: Scenario, fidelity: str | None = None) -> list[st
     and conveyors with a start point); the rest stay timed.
     """
     if fidelity is not None and fidelity not in FIDELITIES:
-        raise ScenarioError(f"fidelity {fidelity!r} is unknown; use physics or timed")
+        raise ScenarioError(
+            f"fidelity {fidelity!r} is unknown; use physics or timed", where="--fidelity"
+        )
     if fidelity == "timed":
         needs = [
             element_id
@@ -31,7 +33,8 @@ def physics_elements(scenario: Scenario, fidelity: str | None = None) -> list[st
         if needs:
             raise ScenarioError(
                 f"{needs[0]!r} exists only in physics (a pusher, or a belt's light barriers); "
-                "run this scenario without --fidelity timed"
+                "run this scenario without --fidelity timed",
+                where="--fidelity timed",
             )
         return []
     chosen = []
@@ -61,15 +64,21 @@ class Plant:
     cells: dict[str, object] = field(default_factory=dict)
     scan: object | None = None
 
-    def run(self) -> ReplicationResult:
+    def run(self, on_progress=None) -> ReplicationResult:
+        """Run the replication; ``on_progress(time_s, parts_out)`` is told how far it has
+        come now and then (see ``Line.run``)."""
         try:
-            result = self.line.run()
+            result = self.line.run(on_progress)
         finally:
-            if self.world is not None:
-                self.world.close()
+            self.close()
         if self.scan is not None and self.scan.fault is not None:
             result.faults.append(self.scan.fault)
         return result
+
+    def close(self) -> None:
+        """Let go of the physics world, if there is one."""
+        if self.world is not None:
+            self.world.close()
 
 
 def build(
@@ -245,8 +254,10 @@ def _source_part(scenario: Scenario) -> str:
     return DEFAULT_PART_TYPE
 
 
-def check_reach(scenario: Scenario) -> None:
-    """Load-time check of physics robots: every pick and place location within reach."""
-    if not physics_elements(scenario):
-        return
-    build(scenario).world.close()  # building places the robots and checks their locations
+def check_plant(scenario: Scenario, fidelity: str | None = None) -> None:
+    """Build a replication and throw it away: what only building finds — a robot's point out
+    of its reach, a robot without a cycle in a timed run — is found before anything runs.
+
+    Errors are ``ScenarioError`` naming the field (``scenario.locate`` places them).
+    """
+    build(scenario, fidelity=fidelity).close()

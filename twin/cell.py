@@ -135,13 +135,20 @@ class RobotCell:
                 size_m, part_type.name or "{:g} x {:g} x {:g} m".format(*size_m)
             )
             tool_above_m = self.robot.tool_above_centre_m(half_height_m)
-            for name, centre in (("pick", self.pick_m), ("place", self.place_m)):
-                at = (centre[0], centre[1], centre[2] + tool_above_m)
-                self.robot.check_reachable(at, f"{name} location")
         except PhysicsError as error:
             raise ScenarioError(
                 str(error).removeprefix(f"{element_id}: "), path=f"elements.{element_id}"
             ) from None
+        for name, centre in (("pick", self.pick_m), ("place", self.place_m)):
+            at = (centre[0], centre[1], centre[2] + tool_above_m)
+            try:
+                self.robot.check_reachable(at, f"{name} location")
+            except PhysicsError as error:
+                # Named by its field, so that the line or the --set that gave it is blamed.
+                raise ScenarioError(
+                    str(error).removeprefix(f"{element_id}: "),
+                    path=f"elements.{element_id}.{name}",
+                ) from None
         # Until physics conveyors and machines stand in the world, a plain table is where a
         # part waits to be picked and where it is set down.
         for location, given in ((spec.pick, pick_centre_m), (spec.place, place_centre_m)):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.units import VALID_DURATIONS, parse_duration_s
+from twin.units import VALID_DURATIONS, parse_duration_s, written
 
 NAMES = (
     "constant",
@@ -274,12 +274,16 @@ class Empirical(Distribution):
 
 
 def _duration(value: object, what: str, *, positive: bool = False) -> float:
+    """Seconds in ``value``; ``what`` names it in messages (empty for a plain duration)."""
+    named = f"{what} " if what else ""
     seconds = parse_duration_s(value)
-    if seconds < 0 or (positive and seconds == 0):
-        need = "greater than 0" if positive else "0 or more"
-        raise ValueError(f"{what} {value!r} is not allowed; it must be {need}")
+    if seconds < 0:
+        need = "it must be greater than 0" if positive else "a duration is 0 or more"
+        raise ValueError(f"{named}{written(value)} is negative; {need}")
+    if positive and seconds == 0:
+        raise ValueError(f"{named}{value!r} is not allowed; it must be greater than 0")
     if math.isinf(seconds):
-        raise ValueError(f"{what} {value!r} is not allowed; it must be finite, {VALID_DURATIONS}")
+        raise ValueError(f"{named}{value!r} is not allowed; it must be finite, {VALID_DURATIONS}")
     return seconds
 
 
@@ -308,7 +312,7 @@ def parse_distribution(value: object) -> Distribution:
     if isinstance(value, Distribution):
         return value
     if isinstance(value, int | float | str) and not isinstance(value, bool):
-        return Constant(_duration(value, "duration"))
+        return Constant(_duration(value, ""))
     if value is None:
         raise ValueError(f"an empty value is not a distribution; use {VALID_FORMS}")
     if not isinstance(value, dict) or len(value) != 1:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from twin.builder import build
+from twin.builder import build, check_plant
 from twin.hints import deadlock_hints
 from twin.line import ReplicationResult
 from twin.record import RunStore
@@ -14,6 +14,55 @@ from twin.record.plain import json_safe
 from twin.record.summary import element_means, kpi_estimates
 from twin.scenario import Scenario
 from twin.stats import Estimate
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; ``run_id`` is the run stored as ``interrupted`` (None when the
+    run was not recorded)."""
+
+    def __init__(self, run_id: str | None) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a run has come: the replication under way and where it stands.
+
+    Measured in simulated seconds where the run has a horizon, else in parts out (a run that
+    ends on a part count alone).
+    """
+
+    replication: int  # counted from 0
+    replications: int
+    time_s: float  # simulated time of this replication
+    parts_out: int  # parts out of this replication, after the warm-up
+    horizon_s: float | None
+    parts: int | None
+
+    @property
+    def by_time(self) -> bool:
+        return self.horizon_s is not None
+
+    @property
+    def per_replication(self) -> float:
+        """What one replication amounts to: its horizon in s, or its part count."""
+        return self.horizon_s if self.horizon_s is not None else float(self.parts or 0)
+
+    @property
+    def within(self) -> float:
+        """How far the replication under way has come, in the same unit."""
+        done = self.time_s if self.by_time else float(self.parts_out)
+        return min(done, self.per_replication)
+
+    @property
+    def done(self) -> float:
+        """How far the whole run has come: replications done and the one under way."""
+        return self.replication * self.per_replication + self.within
+
+    @property
+    def total(self) -> float:
+        return self.replications * self.per_replication
 
 
 @dataclass
@@ -76,14 +125,22 @@ def run_experiment(
     record_log: bool = True,
     fidelity: str | None = None,
     on_replication: Callable[[ReplicationResult], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
     label: str | None = None,
 ) -> RunResult:
     """Run every replication the scenario asks for, in order, each on its own random streams.
 
-    With a ``store`` the run is recorded as it goes: its manifest first (status ``running``),
-    each replication's KPIs and faults as soon as it ends, then ``complete`` — or ``failed``
-    with the error, or ``interrupted`` on Ctrl-C. ``label`` is stored with the run.
+    The plant is built once for a check before anything is recorded: a scenario that cannot
+    run (a robot's point out of reach, an unknown ``fidelity``) raises ``ScenarioError`` and
+    leaves no run behind. With a ``store`` the run is then recorded as it goes: its manifest
+    first (status ``running``), each replication's KPIs and faults as soon as it ends, then
+    ``complete`` — or ``failed`` with the error, or ``interrupted`` on Ctrl-C, raised as
+    ``RunInterrupted`` with the run's id. ``label`` is stored with the run. ``on_progress`` is
+    told how far the run has come, about 200 times per replication and at the end of each;
+    results are the same with it as without.
     """
+    check_plant(scenario, fidelity)
+    run = scenario.run
     writer = (
         None
         if store is None
@@ -93,20 +150,33 @@ def run_experiment(
             scenario_text=scenario.text,
             scenario_sha256=scenario.sha256,
             overrides=list(scenario.overrides),
-            seed=scenario.run.seed,
-            replications=scenario.run.replications,
-            horizon_s=scenario.run.horizon_s,
-            warmup_s=scenario.run.warmup_s,
+            seed=run.seed,
+            replications=run.replications,
+            horizon_s=run.horizon_s,
+            warmup_s=run.warmup_s,
             record_log=record_log,
             label=label,
         )
     )
     results = []
     try:
-        for replication in range(scenario.run.replications):
+        for replication in range(run.replications):
+
+            def report(time_s: float, parts_out: int, replication: int = replication) -> None:
+                on_progress(
+                    Progress(
+                        replication,
+                        run.replications,
+                        time_s,
+                        parts_out,
+                        run.horizon_s,
+                        run.parts,
+                    )
+                )
+
             observer = writer.recorder(replication) if writer is not None else None
             plant = build(scenario, replication, observer=observer, fidelity=fidelity)
-            result = plant.run()
+            result = plant.run(report if on_progress is not None else None)
             results.append(result)
             if writer is not None:
                 writer.add_replication(
@@ -117,12 +187,16 @@ def run_experiment(
                     parts_out=result.parts_out,
                     faults=result.faults,
                 )
+            if on_progress is not None:
+                # A replication ending on its part count before the horizon is whole too.
+                done = run.horizon_s if run.horizon_s is not None else result.end_s
+                report(done, run.parts if run.horizon_s is None else result.parts_out)
             if on_replication is not None:
                 on_replication(result)
     except KeyboardInterrupt:
         if writer is not None:
             writer.fail("interrupted by the user", status="interrupted")
-        raise
+        raise RunInterrupted(writer.id if writer is not None else None) from None
     except BaseException as exc:
         if writer is not None:
             writer.fail(f"{type(exc).__name__}: {exc}")

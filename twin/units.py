@@ -1,4 +1,5 @@
-"""Durations with units (``90s``, ``5min``, ``2h``, ``1d``) turned into seconds."""
+"""Durations with units (``90s``, ``5min``, ``2h``, ``1d``): read into seconds, and written
+back the way people write them (``16h``, ``1h30min``, ``250ms``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ SECONDS_PER_UNIT = {
     "d": 86400.0,
 }
 
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z]+)\s*$")
+_DURATION = re.compile(r"^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z]+)\s*$")
 
 VALID_DURATIONS = "a number of seconds or a number with a unit: ms, s, min, h, d (e.g. 90s, 5min)"
 
@@ -45,11 +46,48 @@ def parse_duration_s(value: object) -> float:
     return seconds
 
 
+def written(value: object) -> str:
+    """A duration as the scenario wrote it, for messages: ``-50s`` stays ``-50s``, numbers
+    lose a needless ``.0``."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:g}"
+    return repr(value)
+
+
+def nonnegative_duration_s(value: object, what: str = "") -> float:
+    """Seconds in ``value``, which must not be negative; ``what`` names it in the message."""
+    seconds = parse_duration_s(value)
+    if seconds < 0:
+        named = f"{what} " if what else ""
+        raise ValueError(f"{named}{written(value)} is negative; a duration is 0 or more")
+    return seconds
+
+
 def format_duration(seconds: float) -> str:
-    """A short human form of a duration, for tables and messages."""
-    if seconds >= 86400 and seconds % 3600 == 0:
-        return f"{seconds / 3600:g}h"
-    for unit, size in (("h", 3600.0), ("min", 60.0)):
-        if seconds >= size and (seconds / size) == round(seconds / size, 3):
-            return f"{seconds / size:g}{unit}"
-    return f"{seconds:g}s"
+    """A duration as people write it: ``16h``, ``30min``, ``1h30min``, ``90s``, ``250ms``.
+
+    Below a second in milliseconds, below two minutes in seconds, beyond in hours, minutes and
+    seconds with the parts that are 0 left out; fractions are kept to the millisecond.
+    """
+    if math.isnan(seconds):
+        return "nan"
+    if seconds < 0:
+        return "-" + format_duration(-seconds)
+    if math.isinf(seconds):
+        return "inf"
+    if seconds == 0:
+        return "0s"
+    if seconds < 1:
+        return f"{round(seconds * 1000, 3):g}ms"
+    if seconds < 120:
+        return f"{round(seconds, 3):g}s"
+    minutes, rest_s = divmod(round(seconds, 3), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    parts = [f"{hours}h"] if hours else []
+    if minutes:
+        parts.append(f"{minutes}min")
+    if round(rest_s, 3):
+        parts.append(f"{round(rest_s, 3):g}s")
+    return "".join(parts)

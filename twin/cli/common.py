@@ -25,9 +25,13 @@ StoreOption = Annotated[
 
 
 def console_for(*, stderr: bool = False) -> Console:
-    """A console; tables get room to breathe when output goes to a file or a pipe."""
+    """A console; tables get room to breathe when output goes to a file or a pipe.
+
+    Piped, a line of text or a table's title is never broken (soft wrap), so that it can be
+    found whole by whatever reads it; the cells of a table still fold within their columns.
+    """
     console = Console(stderr=stderr)
-    return console if console.is_terminal else Console(stderr=stderr, width=120)
+    return console if console.is_terminal else Console(stderr=stderr, width=120, soft_wrap=True)
 
 
 def fail(error: TwinError) -> NoReturn:

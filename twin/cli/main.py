@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from twin import __version__
 from twin.cli.common import StoreOption, console_for, fail, open_store
 from twin.cli.runs import runs_app
 from twin.errors import ScenarioError, TwinError
 from twin.scenario import Scenario, load_scenario
+from twin.units import format_duration
 
 app = typer.Typer(
     help="twin: digital twin and virtual-commissioning simulator for production lines.",
@@ -28,18 +30,99 @@ app = typer.Typer(
 
 app.add_typer(runs_app, name="runs")
 
+FIDELITIES = ("physics", "timed")  # as twin.builder has them, without loading the engine
+INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
+
+
+def _show_version(asked: bool) -> None:
+    if asked:
+        print(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print twin's version and exit.",
+            is_eager=True,
+            callback=_show_version,
+            metavar="",
+        ),
+    ] = False,
+) -> None:
+    """twin: digital twin and virtual-commissioning simulator for production lines."""
+
+
+def _placed(
+    error: ScenarioError, scenario: Scenario | None, flags: dict[str, str]
+) -> ScenarioError:
+    """``error`` placed at the file's line or the ``--set`` that caused it, with settings made
+    from options (``--seed 3``) named as they were typed."""
+    if scenario is not None:
+        error = scenario.locate(error)
+    where = error.where
+    for setting, flag in flags.items():
+        where = where.replace(f"--set {setting}", flag)
+    return ScenarioError(error.message, path=error.path, where=where)
+
 
 def _load(path: Path, settings: list[str], flags: dict[str, str] | None = None) -> Scenario:
     """Load a scenario; ``flags`` maps settings made from options back to how they were typed."""
     try:
         return load_scenario(path, settings)
     except ScenarioError as error:
-        where = error.where
-        for setting, flag in (flags or {}).items():
-            where = where.replace(f"--set {setting}", flag)
-        fail(ScenarioError(error.message, path=error.path, where=where))
+        fail(_placed(error, None, flags or {}))
     except TwinError as error:  # a controller program that does not compile
         fail(error)
+
+
+def _check_json_path(path: Path | None) -> None:
+    """Refuse a ``--json`` file that could not be written, before anything runs."""
+    if path is None or str(path) == "-":
+        return
+    folder = path.parent
+    if path.is_dir():
+        fail(TwinError(f"--json {path} is a folder; give a file, e.g. {path / 'results.json'}"))
+    if not folder.is_dir():
+        fail(
+            TwinError(
+                f"--json {path}: folder {folder} does not exist; create it first or write "
+                "the file elsewhere"
+            )
+        )
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        fail(TwinError(f"--json {path}: cannot write there; choose a writable path"))
+
+
+class _Printing(KeyboardInterrupt):
+    """Ctrl-C once the run had ended, while its results were being printed."""
+
+    def __init__(self, run_id: str | None) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
+
+
+def _interrupted(stopped: KeyboardInterrupt, *, recorded: bool) -> NoReturn:
+    """Ctrl-C: say what became of the run, exit 130, no traceback."""
+    run_id = getattr(stopped, "run_id", None)
+    if isinstance(stopped, _Printing):
+        said = (
+            f"run {run_id[:8]} is complete and stored (twin runs show {run_id[:8]}); only "
+            "its printout was cut short"
+            if run_id is not None
+            else "while printing the results; nothing was stored (--no-record)"
+        )
+    elif run_id is not None:
+        said = f"run {run_id[:8]} stored as interrupted (twin runs show {run_id[:8]})"
+    elif recorded:
+        said = "stopped before the run began; nothing was stored"
+    else:
+        said = "nothing was stored (--no-record)"
+    Console(stderr=True, soft_wrap=True).print(f"[bold yellow]interrupted:[/] {said}")
+    raise typer.Exit(INTERRUPTED)
 
 
 @app.command()
@@ -60,11 +143,16 @@ def run(
     ] = None,
     store: StoreOption = None,
     no_record: Annotated[
-        bool, typer.Option("--no-record", help="Do not record this run in the run store.")
+        bool,
+        typer.Option("--no-record", help="Do not record this run in the run store.", metavar=""),
     ] = False,
     fidelity: Annotated[
         str | None,
-        typer.Option(help="physics or timed for every element (default: each element's own)."),
+        typer.Option(
+            help="physics or timed for every element (default: each element's own).",
+            metavar="[physics|timed]",
+            show_default=False,
+        ),
     ] = None,
     label: Annotated[
         str | None,
@@ -73,7 +161,33 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Run a scenario and print its KPIs with 95 % confidence intervals; record it."""
+    """Run a scenario and print its KPIs with 95 % confidence intervals; record it.
+
+    Every option and the scenario are checked before a run is recorded or simulated.
+    """
+    try:
+        options = (json_path, store, no_record, fidelity, label)
+        _run(scenario, replications, seed, horizon, set_, *options)
+    except KeyboardInterrupt as stopped:
+        _interrupted(stopped, recorded=not no_record)
+
+
+def _run(
+    scenario: Path,
+    replications: int | None,
+    seed: int | None,
+    horizon: str | None,
+    set_: list[str] | None,
+    json_path: Path | None,
+    store: Path | None,
+    no_record: bool,
+    fidelity: str | None,
+    label: str | None,
+) -> None:
+    # The options first: none of them may be found wrong after a run was recorded.
+    if fidelity is not None and fidelity not in FIDELITIES:
+        fail(ScenarioError(f"{fidelity!r} is unknown; use physics or timed", where="--fidelity"))
+    _check_json_path(json_path)
     settings = list(set_ or [])
     flags: dict[str, str] = {}
     for name, value in (("replications", replications), ("seed", seed), ("horizon", horizon)):
@@ -82,31 +196,39 @@ def run(
             flags[settings[-1]] = f"--{name} {value}"
     loaded = _load(scenario, settings, flags)
     # Imported here so that `twin validate` and `--help` need not load the engine.
-    from twin.cli.tables import kpi_table, print_elements, run_title
+    from twin.cli.progress import ProgressBar
     from twin.experiment import run_experiment
 
     console = console_for(stderr=json_path is not None and str(json_path) == "-")
     run_store = None if no_record else open_store(store)
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    with progress:
-        task = progress.add_task(f"{loaded.name}: replications", total=loaded.run.replications)
-        try:
+    # run_experiment builds the plant once to check it before it records anything.
+    progress = ProgressBar(loaded.name, Console(stderr=True))
+    # Only a terminal shows a bar; elsewhere the run goes without it (and without the looks).
+    shown = progress.shown
+    try:
+        with progress if shown else contextlib.nullcontext():
             result = run_experiment(
                 loaded,
                 store=run_store,
                 fidelity=fidelity,
-                on_replication=lambda _: progress.advance(task),
+                on_progress=progress if shown else None,
                 label=label,
             )
-        except TwinError as error:
-            fail(error)
+    except ScenarioError as error:
+        fail(_placed(error, loaded, flags))
+    except TwinError as error:
+        fail(error)
+    try:
+        _print_results(result, console, run_store, json_path)
+    except KeyboardInterrupt:
+        raise _Printing(result.run_id) from None
+
+
+def _print_results(result, console: Console, run_store, json_path: Path | None) -> None:
+    """The tables, where the run was recorded, and the JSON file if asked for."""
+    from twin.cli.tables import kpi_table, print_elements, run_title
+
+    loaded = result.scenario
     # Warnings first: a controller in STOP must not scroll away above the tables.
     _print_warnings(console, loaded)
     for fault in result.faults:
@@ -144,12 +266,14 @@ def validate(
 ) -> None:
     """Check a scenario file without running it."""
     loaded = _load(scenario, list(set_ or []))
-    from twin.builder import check_reach
+    from twin.builder import check_plant
 
     try:
-        check_reach(loaded)  # physics robots: every pick and place location within reach
+        check_plant(loaded)  # what only building finds, e.g. a robot's point out of its reach
+    except ScenarioError as error:
+        fail(_placed(error, loaded, {}))
     except TwinError as error:
-        fail(error.located(str(scenario)) if isinstance(error, ScenarioError) else error)
+        fail(error)
     counts: dict[str, int] = {}
     for spec in loaded.elements.values():
         counts[spec.type] = counts.get(spec.type, 0) + 1
@@ -160,10 +284,10 @@ def validate(
         sensors, actuators = len(table.sensors), len(table.actuators)
         program = control.plc if control.plc is not None else control.python
         summary += (
-            f"; controlled by {program} every {control.cycle_s * 1000:g} ms through "
+            f"; controlled by {program} every {format_duration(control.cycle_s)} through "
             f"{len(table)} tags ({sensors} sensors, {actuators} actuators)"
         )
-    console = Console()
+    console = console_for()
     _print_warnings(console, loaded)
     console.print(f"{scenario}: valid — {loaded.name!r}, {summary}", highlight=False)
 
@@ -204,7 +328,7 @@ def calibrate(
             fits = fit_cycles(loaded)
         path = write_variant(loaded, fits, out or default_variant_path(str(scenario)))
     except ScenarioError as error:
-        fail(error.located(str(scenario)))
+        fail(_placed(error, loaded, flags))
     except OSError as error:
         fail(TwinError(f"cannot write the variant: {error.strerror}; choose a writable --out"))
     table = Table(title="Cycle times fitted from physics", title_justify="left")
@@ -217,7 +341,7 @@ def calibrate(
             str(len(fit.cycles_s)),
             f"{fit.mean_s:.3f}",
             f"{fit.sd_s:.4f}",
-            f"{slowest[0]} {slowest[1]:.3f}s",
+            f"{slowest[0]} {format_duration(slowest[1])}",
         )
     console.print(table)
     console.print(f"Timed variant written to {path}", highlight=False)
@@ -225,7 +349,7 @@ def calibrate(
 
 @app.command()
 def version() -> None:
-    """Print twin's version."""
+    """Print twin's version (as `twin --version` does)."""
     print(__version__)
 
 

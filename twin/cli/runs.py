@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,12 @@ def _status(status: str, faults: int = 0) -> Text:
     if faults:
         text.append(f" · {faults} fault{'s' if faults > 1 else ''}", style="bold yellow")
     return text
+
+
+def _duration(seconds: float | None) -> str:
+    from twin.units import format_duration
+
+    return "—" if seconds is None else format_duration(seconds)
 
 
 def _when(iso: str | None) -> str:
@@ -149,7 +156,7 @@ def show(
         ("scenario sha256", run.scenario_sha256),
         ("overrides", " ".join(run.overrides) or "—"),
         ("seed / replications", f"{run.seed} / {run.replications}"),
-        ("horizon / warm-up", f"{run.horizon_s}s / {run.warmup_s}s"),
+        ("horizon / warm-up", f"{_duration(run.horizon_s)} / {_duration(run.warmup_s)}"),
         ("status", _status(run.status, len(faults))),
         ("started / ended (UTC)", f"{_when(run.started_at)} / {_when(run.ended_at)}"),
         ("log", log_state),
@@ -303,11 +310,29 @@ def export(
 def delete(
     run_id: Annotated[str, typer.Argument(help="Run id (or its first digits).")],
     store: StoreOption = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Delete without asking first.", metavar="")
+    ] = False,
 ) -> None:
-    """Remove a run and its log from the store."""
+    """Remove a run and its log from the store (asks first, unless --yes)."""
     run_store = open_store(store)
     try:
-        run = run_store.delete(run_id)
+        run = run_store.get(run_id)
+    except TwinError as error:
+        fail(error)
+    if not yes:
+        if not sys.stdin.isatty():
+            fail(
+                TwinError(
+                    f"deleting run {run.short_id} ({run.scenario_name}) needs a yes, and input "
+                    "is not a terminal to ask at; pass --yes to delete it without asking"
+                )
+            )
+        if not typer.confirm(f"delete run {run.short_id} ({run.scenario_name})?", default=False):
+            console_for().print(f"kept run {run.short_id}", highlight=False)
+            return
+    try:
+        run = run_store.delete(run.id)
     except TwinError as error:
         fail(error)
     console_for().print(f"deleted run {run.id} ({run.scenario_name})", highlight=False)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
+from simpy.core import EmptySchedule, StopSimulation
+from simpy.events import URGENT
 
 from twin.distributions import Distribution, Sampler
 from twin.faults import RunFault
@@ -45,6 +48,25 @@ FLAT_FIGURES = (
     "demand_per_hour",
     "lost_or_held_per_hour",
 )
+
+# How often a replication run with a progress callback reports, and how many events it
+# steps between two looks at whether a report is due (a look costs next to nothing then).
+PROGRESS_REPORTS = 200
+EVENTS_PER_LOOK = 16
+
+# Told (simulated time in s, parts out after the warm-up) as a replication goes on.
+Progress = Callable[[float, int], None]
+
+
+class _Stop(simpy.Event):
+    """The stop ``env.run(until=time)`` schedules: already triggered, processed at ``at_s``
+    ahead of the ordinary events of that instant."""
+
+    def __init__(self, env: simpy.Environment, at_s: float) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, URGENT, at_s - env.now)
 
 
 @dataclass
@@ -158,8 +180,13 @@ class Line:
         for element in self.elements.values():
             element.reset_statistics()
 
-    def run(self) -> ReplicationResult:
-        """Run until the horizon or the part count, whichever comes first."""
+    def run(self, on_progress: Progress | None = None) -> ReplicationResult:
+        """Run until the horizon or the part count, whichever comes first.
+
+        ``on_progress(time_s, parts_out)``, when given, is called about ``PROGRESS_REPORTS``
+        times in the run (each time the simulated time, or without a horizon the parts out,
+        has come another step further). Results are the same with it as without.
+        """
         env = self.env
         if self.warmup_s > 0:
             env.process(self._end_warmup())
@@ -169,13 +196,46 @@ class Line:
                 start()
         horizon_s = self.scenario.run.horizon_s
         if self.stop_after_parts is None:
-            env.run(until=horizon_s)
+            until = horizon_s
         else:
             until = self.stopped
             if horizon_s is not None:
                 until = self.stopped | env.timeout(horizon_s - env.now)
+        if on_progress is None:
             env.run(until=until)
+        else:
+            self._run_reporting(until, on_progress)
         return self._result()
+
+    def _run_reporting(self, until: float | simpy.Event, on_progress: Progress) -> None:
+        """``env.run(until=until)``, looking up between short runs of events to report.
+
+        It leaves the event queue exactly as ``env.run`` would — the physics clock peeks at it
+        to know how far it may step — so nothing is scheduled for the looks: the stop at the
+        horizon is the very event ``env.run`` schedules, and events are stepped one by one.
+        """
+        env = self.env
+        if not isinstance(until, simpy.Event):
+            until = _Stop(env, until)
+        until.callbacks.append(StopSimulation.callback)
+        horizon_s, parts = self.scenario.run.horizon_s, self.stop_after_parts
+        # Reports by simulated time where there is a horizon, else by parts out.
+        step_s = horizon_s / PROGRESS_REPORTS if horizon_s is not None else math.inf
+        step_parts = max(1, parts // PROGRESS_REPORTS) if horizon_s is None else math.inf
+        next_s, next_parts = step_s, step_parts
+        step = env.step
+        try:
+            while True:
+                for _ in range(EVENTS_PER_LOOK):
+                    step()
+                if env.now >= next_s or self.parts_out >= next_parts:
+                    on_progress(env.now, self.parts_out)
+                    next_s = (env.now // step_s + 1) * step_s
+                    next_parts = (self.parts_out // step_parts + 1) * step_parts
+        except StopSimulation:
+            return
+        except EmptySchedule:
+            env.run(until=until)  # nothing left to happen: let SimPy say so as it would
 
     def _result(self) -> ReplicationResult:
         end_s = self.env.now

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import shutil
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -15,6 +17,9 @@ from twin.record.plain import json_safe
 from twin.record.store import RunInfo, RunStore, StoreError
 
 FORMATS = ("csv", "parquet", "json")
+# Times in text exports: to the microsecond, so that 28.24 does not come out as
+# 28.240000000000002 (binary floating point); nothing the engine does is finer.
+TIME_DECIMALS = 6
 
 
 def manifest(run: RunInfo) -> dict:
@@ -57,11 +62,19 @@ def _log_table(store: RunStore, run: RunInfo) -> pa.Table | None:
     return parquet.read()
 
 
-def _plain_columns(table: pa.Table) -> pa.Table:
-    """Dictionary columns as plain strings, and poses as text, for formats without them."""
+def _rounded_time(name: str, value: float) -> float:
+    """A KPI in seconds rounded to the microsecond for text; other KPIs as they are."""
+    return round(value, TIME_DECIMALS) if name.endswith("_s") and math.isfinite(value) else value
+
+
+def _plain_columns(table: pa.Table, *, for_text: bool = False) -> pa.Table:
+    """Dictionary columns as plain strings, and poses as text, for formats without them;
+    ``for_text`` rounds the times to the microsecond as well."""
     columns = []
-    for column in table.columns:
-        if pa.types.is_dictionary(column.type):
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if for_text and name == "time_s":
+            column = pc.round(column, TIME_DECIMALS)
+        elif pa.types.is_dictionary(column.type):
             column = column.cast(pa.string())
         elif pa.types.is_fixed_size_list(column.type):
             column = pa.array(
@@ -108,11 +121,13 @@ def export_run(store: RunStore, run: RunInfo, fmt: str, folder: Path) -> list[Pa
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=["replication", "kpi", "value"])
             writer.writeheader()
-            writer.writerows(kpis)
+            writer.writerows(
+                {**row, "value": _rounded_time(row["kpi"], row["value"])} for row in kpis
+            )
         written.append(path)
         if log is not None:
             path = folder / f"{stem.name}-log.csv"
-            pacsv.write_csv(_plain_columns(log), path)
+            pacsv.write_csv(_plain_columns(log, for_text=True), path)
             written.append(path)
     else:
         path = folder / f"{stem.name}-kpis.parquet"

@@ -30,6 +30,10 @@ class LogWriter:
             [sys.executable, "-m", "twin.record.log_child", str(self.path)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            # A process group of its own: Ctrl-C at a terminal reaches the whole foreground
+            # group, and it is the simulation that decides what becomes of the run (and tells
+            # this process, closing the pipe at the latest).
+            process_group=0,
         )
         # A pipe that holds a whole row group lets the line run on while the writer reads.
         with contextlib.suppress(OSError, AttributeError):

@@ -6,7 +6,15 @@ import math
 
 from twin.stats import Estimate, estimate
 
-HEADLINE_KPIS = ("throughput_per_hour", "lead_time_s", "lead_time_p50_s", "lead_time_p95_s", "wip")
+# The KPIs tables show first (and `twin runs compare` by default), in this order.
+HEADLINE_KPIS = (
+    "throughput_per_hour",
+    "lead_time_s",
+    "lead_time_p50_s",
+    "lead_time_p95_s",
+    "wip",
+    "scrap_per_hour",
+)
 
 
 def kpi_estimate(values: list[float]) -> Estimate:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -24,6 +26,74 @@ from twin.scenario.schema import (
     and_list,
     dotted,
 )
+
+
+@dataclass(frozen=True)
+class Origins:
+    """Where each field of a scenario came from: a line of its file or a ``--set``.
+
+    Kept with the loaded scenario, so that a problem found later — when a run is built, say a
+    robot's point out of its reach — is placed exactly as the loader places its own.
+    """
+
+    source: str
+    lines: Mapping[Key, int]
+    overridden: Mapping[Key, str]
+
+    def where(self, path: Key, about: Sequence[Key] | None = None) -> str:
+        """The place to blame for a problem at ``path`` concerning the fields ``about``.
+
+        A ``--set`` is blamed alone for problems at or below the field it set, or when the
+        problem concerns nothing the file wrote. Otherwise the file's line is named, with the
+        settings that took part in the problem (such as a section's rule between fields).
+        """
+        overridden, lines, source = self.overridden, self.lines, self.source
+        for key, setting in overridden.items():
+            if path[: len(key)] == key:
+                return f"--set {setting}"
+        targets = [path] if about is None else list(about)
+        involved = [
+            setting
+            for key, setting in overridden.items()
+            if any(key[: len(target)] == target for target in targets)
+        ]
+        written = any(
+            target in lines and not any(target[: len(key)] == key for key in overridden)
+            for target in targets
+        )
+        settings = and_list([f"--set {s}" for s in involved])
+        if involved and not written:
+            return settings
+        place = source
+        for cut in range(len(path), -1, -1):
+            if path[:cut] in lines:
+                place = f"{source}:{lines[path[:cut]]}"
+                break
+        return f"{place} (with {settings})" if involved else place
+
+    def key(self, path: str) -> Key:
+        """The key of a dotted ``path`` such as ``elements.line1.m1.capacity``: element ids
+        may hold dots themselves, so the longest key the scenario knows that starts the path
+        decides how it splits."""
+        best: Key = ()
+        for known in (*self.lines, *self.overridden):
+            written = dotted(known)
+            if len(known) > len(best) and (
+                path == written or path.startswith((f"{written}.", f"{written}["))
+            ):
+                best = known
+        rest = path[len(dotted(best)) :] if best else path
+        tail: list[str | int] = []
+        for name, index in re.findall(r"\.?([^.\[\]]+)|\[(\d+)\]", rest):
+            tail.append(int(index) if index else name)
+        return (*best, *tail)
+
+    def locate(self, error: ScenarioError) -> ScenarioError:
+        """``error`` placed at its field's line or ``--set`` (kept as it is if placed)."""
+        if error.where:
+            return error
+        where = self.where(self.key(error.path)) if error.path else self.source
+        return ScenarioError(error.message, path=error.path, where=where)
 
 
 @dataclass(frozen=True)
@@ -48,6 +118,14 @@ class Scenario:
     # What the load found worth a warning though the scenario runs (e.g. a PLC input no
     # tag feeds), one sentence each starting with its file:line.
     warnings: tuple[str, ...] = ()
+    origins: Origins | None = field(default=None, compare=False, repr=False)
+
+    def locate(self, error: ScenarioError) -> ScenarioError:
+        """A problem found after loading (``error.path`` names the field), placed where that
+        field came from: its line in the file, or the ``--set`` that gave it."""
+        if self.origins is None:
+            return error.located(self.source)
+        return self.origins.locate(error)
 
     def element_ids(self, kind: str) -> list[str]:
         return [i for i, e in self.elements.items() if e.type == kind]
@@ -60,8 +138,21 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(f"file not found: {path}; give the path of a scenario .yaml") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read {path}: {exc}") from None
+    except IsADirectoryError:
+        inside = sorted(path.glob("*.yaml")) + sorted(path.glob("*/*.yaml"))
+        example = f", e.g. {inside[0]}" if inside else ""
+        raise ScenarioError(
+            f"{path} is a folder, not a scenario file; give the path of a scenario .yaml{example}"
+        ) from None
+    except UnicodeDecodeError:
+        raise ScenarioError(
+            f"{path} is not a text file (not UTF-8); a scenario is a YAML text file"
+        ) from None
+    except OSError as exc:
+        raise ScenarioError(
+            f"cannot read {path}: {(exc.strerror or str(exc)).lower()}; give a readable "
+            "scenario .yaml"
+        ) from None
     return parse_scenario(text, source=str(path), overrides=overrides)
 
 
@@ -72,35 +163,8 @@ def parse_scenario(
     raw, lines = _read_yaml(text, source)
     overridden = apply_overrides(raw, overrides)
 
-    def where(path: Key, about: Sequence[Key] | None = None) -> str:
-        """The place to blame for a problem at ``path`` concerning the fields ``about``.
-
-        A ``--set`` is blamed alone for problems at or below the field it set, or when the
-        problem concerns nothing the file wrote. Otherwise the file's line is named, with the
-        settings that took part in the problem (such as a section's rule between fields).
-        """
-        for key, setting in overridden.items():
-            if path[: len(key)] == key:
-                return f"--set {setting}"
-        targets = [path] if about is None else list(about)
-        involved = [
-            setting
-            for key, setting in overridden.items()
-            if any(key[: len(target)] == target for target in targets)
-        ]
-        written = any(
-            target in lines and not any(target[: len(key)] == key for key in overridden)
-            for target in targets
-        )
-        settings = and_list([f"--set {s}" for s in involved])
-        if involved and not written:
-            return settings
-        place = source
-        for cut in range(len(path), -1, -1):
-            if path[:cut] in lines:
-                place = f"{source}:{lines[path[:cut]]}"
-                break
-        return f"{place} (with {settings})" if involved else place
+    origins = Origins(source, MappingProxyType(lines), MappingProxyType(overridden))
+    where = origins.where
 
     _precheck_elements(raw, where)
     try:
@@ -137,6 +201,7 @@ def parse_scenario(
     if spec.control is not None:
         tags, controller, warnings = _load_control(spec, source, where)
     return Scenario(
+        origins=origins,
         control=spec.control,
         tags=tags,
         controller=controller,

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from twin.distributions import Distribution, Exponential, parse_distribution
-from twin.units import format_duration, parse_duration_s
+from twin.units import format_duration, nonnegative_duration_s, parse_duration_s, written
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -108,24 +108,19 @@ def _positive_measure(name: str, unit: str, fix: str, example: str) -> Callable[
     return check
 
 
-def _nonnegative_duration(value: object) -> float:
-    seconds = parse_duration_s(value)
-    if seconds < 0:
-        raise ValueError(f"{value!r} is not allowed; a duration is 0 or more")
-    return seconds
-
-
 def _failure_distribution(value: object) -> Distribution:
     # A plain duration for mtbf/mttr means "exponential with this mean", the textbook default.
     if isinstance(value, int | float | str) and not isinstance(value, bool):
         mean_s = parse_duration_s(value)
+        if mean_s < 0:
+            raise ValueError(f"{written(value)} is negative; a mean time is greater than 0")
         if not 0 < mean_s < math.inf:
             raise ValueError(f"{value!r} is not allowed; a mean time must be greater than 0")
         return Exponential(mean_s)
     return parse_distribution(value)
 
 
-Duration = Annotated[float, BeforeValidator(_nonnegative_duration)]
+Duration = Annotated[float, BeforeValidator(nonnegative_duration_s)]
 Dist = Annotated[Distribution, BeforeValidator(parse_distribution)]
 FailureDist = Annotated[Distribution, BeforeValidator(_failure_distribution)]
 
@@ -690,6 +685,22 @@ OFF_FLOW_TYPES = ("panel",)
 RULES = ("round_robin", "shortest_queue", "probability")
 
 
+WEIGHT_SUM_TOLERANCE = 1e-9
+
+
+def _summing_to_one(weights: Sequence[float]) -> list[str]:
+    """Weights close to ``weights`` that sum to 1, written to 3 decimals: the last one made up
+    to 1 when that is enough, else all of them scaled."""
+    rest = 1 - math.fsum(weights[:-1])
+    if 0 <= rest <= 1 and all(0 <= w <= 1 for w in weights[:-1]):
+        fitted = [*weights[:-1], rest]
+    else:
+        total = math.fsum(weights)
+        fitted = [w / total for w in weights]
+    shown = [round(w, 3) for w in fitted[:-1]]
+    return [f"{w:g}" for w in (*shown, round(1 - math.fsum(shown), 3))]
+
+
 class Branch(_Strict):
     """One element feeding several by a rule."""
 
@@ -723,10 +734,19 @@ class Branch(_Strict):
                     raise ValueError(
                         f"weight {weight:g} for {target!r} is not allowed; a weight is {need}"
                     )
-            if sum(self.weights) <= 0:
-                shown = ", ".join(f"{w:g}" for w in self.weights)
+            shown = ", ".join(f"{w:g}" for w in self.weights)
+            total = math.fsum(self.weights)
+            if total <= 0:
                 raise ValueError(
                     f"weights [{shown}] are all 0; give at least one target a weight above 0"
+                )
+            # Weights that miss 1 are more often a slip (a forgotten target, a typo) than a
+            # choice: taken as they are, not scaled quietly.
+            if abs(total - 1) > WEIGHT_SUM_TOLERANCE:
+                raise ValueError(
+                    f"weights [{shown}] sum to {total:g}; the weights of rule probability are "
+                    f"the targets' probabilities and sum to 1, e.g. weights: "
+                    f"[{', '.join(_summing_to_one(self.weights))}]"
                 )
         elif self.weights is not None:
             raise ValueError(
