@@ -3,8 +3,9 @@
 Python blocks run in order in one namespace, from a folder holding a copy of the reference
 scenarios (as a user's clone would); `twin` commands in shell blocks run there too, against a
 store with real runs whose ids take the place of the README's example ids. Runs get a short
-horizon (40 minutes, past the bottling line's warm-up) and two replications, so that the examples are checked for what they are — calls and
-flags that work — without the suite waiting for a shift of production.
+horizon (40 minutes, past the bottling line's warm-up) and two replications, so that the
+examples are checked for what they are — calls and flags that work — without the suite waiting
+for a shift of production.
 """
 
 from __future__ import annotations

@@ -15,9 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Segments of the time line judged at once: bounds the memory to elements x this many floats.
-_CHUNK_SEGMENTS = 1 << 16
-
 
 @dataclass(frozen=True)
 class Periods:
@@ -101,7 +98,7 @@ def shifting_bottlenecks(
         )
     )
     seg_from, seg_to = bounds[:-1], bounds[1:]
-    who, which = _momentary(periods, (seg_from + seg_to) / 2.0)
+    who, which = _momentary(periods, bounds, start_s, end_s)
     lengths = seg_to - seg_from
     has = who >= 0
     bottleneck_s = np.bincount(who[has], weights=lengths[has], minlength=count)
@@ -135,29 +132,32 @@ def shifting_bottlenecks(
     return found
 
 
-def _momentary(periods: Sequence[Periods], times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each time: the element in the longest active period then (-1: none active), and
-    the index of that period among the element's own."""
-    who = np.full(len(times_s), -1, dtype=np.int64)
-    which = np.zeros(len(times_s), dtype=np.int64)
-    for first in range(0, len(times_s), _CHUNK_SEGMENTS):
-        times = times_s[first : first + _CHUNK_SEGMENTS]
-        lengths = np.zeros((len(periods), len(times)))
-        indices = np.zeros((len(periods), len(times)), dtype=np.int64)
-        for row, p in enumerate(periods):
-            if not len(p.starts_s):
-                continue
-            index = np.searchsorted(p.starts_s, times, side="right") - 1
-            inside = index >= 0
-            index = np.maximum(index, 0)
-            inside &= p.ends_s[index] > times
-            lengths[row] = np.where(inside, p.ends_s[index] - p.starts_s[index], 0.0)
-            indices[row] = index
-        longest = lengths.argmax(axis=0)
-        column = np.arange(len(times))
-        active = lengths[longest, column] > 0.0
-        who[first : first + len(times)] = np.where(active, longest, -1)
-        which[first : first + len(times)] = indices[longest, column]
+def _momentary(
+    periods: Sequence[Periods], bounds: np.ndarray, start_s: float, end_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each segment between ``bounds`` (which hold every period's clipped start and end):
+    the element in the longest active period then (-1: none active), and the index of that
+    period among the element's own."""
+    segments = len(bounds) - 1
+    who = np.full(segments, -1, dtype=np.int64)
+    which = np.zeros(segments, dtype=np.int64)
+    best = np.zeros(segments)
+    for row, p in enumerate(periods):
+        if not len(p.starts_s):
+            continue
+        first = np.searchsorted(bounds, np.clip(p.starts_s, start_s, end_s))
+        last = np.searchsorted(bounds, np.clip(p.ends_s, start_s, end_s))
+        # Period k+1 marks the segments it covers; the element's periods are disjoint, so a
+        # running sum of +k+1 at a period's first segment and -(k+1) after its last names it.
+        label = np.arange(1, len(first) + 1, dtype=np.float64)
+        marks = np.bincount(first, label, segments + 1) - np.bincount(last, label, segments + 1)
+        inside = np.cumsum(marks[:-1]).astype(np.int64)
+        lengths = np.where(inside > 0, (p.ends_s - p.starts_s)[inside - 1], 0.0)
+        # Strictly longer takes over: of equal periods, the element given first stays.
+        longer = lengths > best
+        best = np.where(longer, lengths, best)
+        who = np.where(longer, row, who)
+        which = np.where(longer, inside - 1, which)
     return who, which
 
 
