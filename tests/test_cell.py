@@ -11,6 +11,7 @@ from conftest import ROOT
 from twin.builder import build
 from twin.errors import ScenarioError
 from twin.experiment import run_experiment
+from twin.observer import BaseObserver
 from twin.physics import PartType
 from twin.physics.robot import PickAndPlace
 from twin.record import RunStore
@@ -80,17 +81,13 @@ def test_letting_go_too_early_loses_the_part():
     assert result.elements["machine"]["states"]["working"] == 0.0
 
 
-class Poses:
+class Poses(BaseObserver):
     """Observer keeping the pose rows (and ignoring the rest)."""
+
+    wants_poses = True
 
     def __init__(self) -> None:
         self.rows: list[tuple] = []
-
-    def state(self, *args) -> None:
-        pass
-
-    def move(self, *args) -> None:
-        pass
 
     def pose(self, time_s, body_id, pose) -> None:
         self.rows.append((time_s, body_id, *pose))

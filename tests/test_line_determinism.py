@@ -8,6 +8,7 @@ from conftest import ROOT, scenario
 
 from twin.experiment import run_experiment
 from twin.line import Line
+from twin.observer import BaseObserver
 from twin.scenario import load_scenario
 
 LINE = """
@@ -25,15 +26,12 @@ flow:
 """
 
 
-class Moves:
+class Moves(BaseObserver):
     """Observer keeping the part movements out of one element."""
 
     def __init__(self, element_id: str) -> None:
         self.element_id = element_id
         self.times_s: list[float] = []
-
-    def state(self, time_s, element_id, place, state) -> None:
-        pass
 
     def move(self, time_s, part_id, from_id, to_id) -> None:
         if from_id == self.element_id:

@@ -14,6 +14,7 @@ from conftest import ROOT, scenario
 
 from twin.experiment import run_experiment
 from twin.line import Line
+from twin.observer import BaseObserver
 from twin.record import RunInfo, RunStore, StoreError
 from twin.record.events import what
 from twin.record.log import ROW_GROUP_ROWS
@@ -28,7 +29,7 @@ BOTTLING = load_scenario(
 
 
 @dataclass
-class Raw:
+class Raw(BaseObserver):
     """Observer keeping, in plain Python, everything the line reports."""
 
     states: list[tuple[float, str, int, str]] = field(default_factory=list)

@@ -11,6 +11,7 @@ import pytest
 from conftest import ROOT
 
 from twin.builder import build
+from twin.observer import BaseObserver
 from twin.scenario import load_scenario
 
 SCENARIOS = ROOT / "scenarios"
@@ -26,8 +27,10 @@ EXPECTED = {
 }
 
 
-class Digest:
+class Digest(BaseObserver):
     """An observer that folds every report, in order and at full precision, into a hash."""
+
+    wants_poses = True
 
     def __init__(self) -> None:
         self.hash = hashlib.sha256()

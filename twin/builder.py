@@ -155,7 +155,7 @@ def build(
                 pick_centre_m=pick,
                 place_centre_m=place,
             )
-        if observer is not None and hasattr(observer, "pose"):
+        if observer is not None and observer.wants_poses:
             robots = {i: c.robot for i, c in cells.items() if isinstance(c, RobotCell)}
             robots |= {i: c.pusher for i, c in cells.items() if isinstance(c, PusherCell)}
             PoseSampler(world, bodies, robots, observer, scenario.run.pose_rate_hz)

@@ -242,7 +242,7 @@ class RobotCell:
             self.bodies.drop(self.part.id)
 
     def _event(self, time_s: float, kind: str, text: str) -> None:
-        if self.observer is not None and hasattr(self.observer, "event"):
+        if self.observer is not None:
             self.observer.event(time_s, self.id, f"{kind}: {text}")
         self.events.append((time_s, kind, text))
 

@@ -40,8 +40,8 @@ class ScanCycle:
         self._read = read
         self._write = write
         self._estop = estop
-        self._emit_tag = getattr(observer, "tag", None) if observer is not None else None
-        self._emit_event = getattr(observer, "event", None) if observer is not None else None
+        self._emit_tag = observer.tag if observer is not None else None
+        self._emit_event = observer.event if observer is not None else None
         self.scans = 0
         self.stopped = False
         self.fault: RunFault | None = None

@@ -23,9 +23,10 @@ from twin.line.robot import Robot
 from twin.line.routing import make_router
 from twin.line.sink import Sink
 from twin.line.source import Source
-from twin.line.states import LevelGauge, Observer
+from twin.line.states import LevelGauge
 from twin.line.station import Station
 from twin.line.streams import stream
+from twin.observer import Observer
 from twin.scenario import Scenario
 
 ELEMENT_CLASSES: dict[str, type[Element]] = {

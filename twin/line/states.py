@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from twin.observer import Observer
 
 WORKING = "working"
 STARVED = "starved"
@@ -14,17 +14,6 @@ IDLE = "idle"
 STATION_STATES = (WORKING, STARVED, BLOCKED, DOWN, SETUP)
 # Not waiting for anything outside: the states of an active period (bottleneck detection).
 ACTIVE_STATES = frozenset({WORKING, SETUP, DOWN})
-
-
-class Observer(Protocol):
-    """Receives what happens on the line as it happens (the run recorder is one).
-
-    Levels are not reported: the parts inside any element follow from the moves in and out.
-    """
-
-    def state(self, time_s: float, element_id: str, place: int, state: str) -> None: ...
-
-    def move(self, time_s: float, part_id: int, from_id: str, to_id: str) -> None: ...
 
 
 class StateClock:

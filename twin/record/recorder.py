@@ -35,6 +35,8 @@ class Recorder:
         "_tag_value",
     )
 
+    wants_poses = True  # the run log keeps them for 3D replay
+
     def __init__(self, log: LogWriter, replication: int) -> None:
         self._log = log
         self._replication = replication
