@@ -28,7 +28,7 @@ from rich.table import Table
 
 import twin.physics.robot as robot_module
 import twin.physics.world as world_module
-from twin.builder import build
+from twin.plant.build import build
 from twin.scenario import load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -38,9 +38,12 @@ TWIN_MODULES = (
     "twin.physics.sensors",
     "twin.physics.conveyor",
     "twin.physics.actuators",
-    "twin.cell",
-    "twin.pusher_cell",
-    "twin.clock",
+    "twin.plant.bodies",
+    "twin.plant.belt_cell",
+    "twin.plant.robot_cell",
+    "twin.plant.pusher_cell",
+    "twin.plant.poses",
+    "twin.plant.clock",
 )
 for _name in TWIN_MODULES:
     importlib.import_module(_name)

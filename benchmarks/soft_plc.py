@@ -486,7 +486,7 @@ def station_rtf(horizon: str, repeats: int) -> dict[str, Any]:
     """Real-time factor of the sorting station in lock-step: physics belt, pushers, light
     barriers and the soft PLC scanning every 10 ms, no recording. The PLC's share is the wall
     time inside the controller's scans (inputs written, program run, outputs read)."""
-    from twin.builder import build
+    from twin.plant.build import build
     from twin.scenario import load_scenario
 
     loaded = load_scenario(SORTING / "sorting_station.yaml", [f"run.horizon={horizon}"])

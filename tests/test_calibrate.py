@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import ROOT
 
-from twin.builder import build
 from twin.calibrate import calibrate, timed_variant
 from twin.errors import ScenarioError
+from twin.plant.build import build
 from twin.scenario import load_scenario, parse_scenario
 
 CELL = ROOT / "scenarios" / "robot_cell.yaml"

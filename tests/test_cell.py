@@ -8,12 +8,12 @@ import statistics
 import pytest
 from conftest import ROOT
 
-from twin.builder import build
 from twin.errors import ScenarioError
 from twin.experiment import run_experiment
 from twin.observer import BaseObserver
 from twin.physics import PartType
 from twin.physics.robot import PickAndPlace
+from twin.plant.build import build
 from twin.record import RunStore
 from twin.record.replay import Replay
 from twin.scenario import load_scenario
@@ -164,12 +164,12 @@ flow: [feed -> belt -> done]
 
 
 def test_parts_riding_freely_glide_without_the_solver_and_arrive_on_time(monkeypatch):
-    import twin.clock
+    import twin.plant.clock
     from twin.scenario import parse_scenario
 
     glided = build(parse_scenario(BELT_ONLY))
     glided_result = glided.line.run()
-    monkeypatch.setattr(twin.clock, "MIN_GLIDE_STEPS", 10**9)  # every step by the solver
+    monkeypatch.setattr(twin.plant.clock, "MIN_GLIDE_STEPS", 10**9)  # every step by the solver
     stepped = build(parse_scenario(BELT_ONLY))
     stepped_result = stepped.line.run()
     assert glided_result.parts_out == stepped_result.parts_out == 3

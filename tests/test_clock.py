@@ -7,8 +7,8 @@ import math
 import pybullet as p
 import pytest
 
-from twin.clock import Clock
 from twin.physics import PartType, World
+from twin.plant.clock import Clock
 
 
 def falling_box(height_m: float = 1.0):

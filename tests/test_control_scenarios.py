@@ -10,8 +10,8 @@ import textwrap
 import pytest
 from conftest import ROOT, scenario, twin_commands
 
-from twin.builder import build
 from twin.experiment import run_experiment
+from twin.plant.build import build
 from twin.record import RunStore
 from twin.record.replay import Replay
 from twin.scenario import load_scenario, parse_scenario

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import scenario, twin_commands
 
-from twin.builder import build
 from twin.errors import ScenarioError
 from twin.experiment import run_experiment
+from twin.plant.build import build
 from twin.record import RunStore
 from twin.record.replay import Replay
 

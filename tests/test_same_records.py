@@ -10,8 +10,8 @@ import hashlib
 import pytest
 from conftest import ROOT
 
-from twin.builder import build
 from twin.observer import BaseObserver
+from twin.plant.build import build
 from twin.scenario import load_scenario
 
 SCENARIOS = ROOT / "scenarios"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from twin.builder import build, physics_elements
 from twin.errors import ScenarioError
+from twin.plant.build import build, physics_elements
 from twin.scenario import Scenario, apply_overrides
 from twin.units import format_duration
 

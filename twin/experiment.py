@@ -6,9 +6,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from twin.builder import build, check_plant
 from twin.hints import deadlock_hints
 from twin.line import ReplicationResult
+from twin.plant.build import build, check_plant
 from twin.record import RunStore
 from twin.record.plain import json_safe
 from twin.record.summary import element_means, kpi_estimates

@@ -30,7 +30,7 @@ app = typer.Typer(
 
 app.add_typer(runs_app, name="runs")
 
-FIDELITIES = ("physics", "timed")  # as twin.builder has them, without loading the engine
+FIDELITIES = ("physics", "timed")  # as twin.plant.build has them, without loading the engine
 INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
 
 
@@ -266,7 +266,7 @@ def validate(
 ) -> None:
     """Check a scenario file without running it."""
     loaded = _load(scenario, list(set_ or []))
-    from twin.builder import check_plant
+    from twin.plant.build import check_plant
 
     try:
         check_plant(loaded)  # what only building finds, e.g. a robot's point out of its reach

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from twin.clock import Clock
 from twin.errors import ScenarioError
 from twin.line import Line, ReplicationResult
+from twin.plant.clock import Clock
 from twin.scenario import Scenario
 
 FIDELITIES = ("physics", "timed")
@@ -95,9 +95,12 @@ def build(
         line = Line(scenario, replication=replication, env=clock.env, observer=observer)
         return Plant(line, clock, scan=_attach_controller(scenario, line, observer))
     # Imported here: a planner's timed run never loads PyBullet.
-    from twin.cell import BeltCell, PartBodies, PoseSampler, RobotCell
     from twin.physics import World
-    from twin.pusher_cell import PusherCell, guide_gap
+    from twin.plant.belt_cell import BeltCell
+    from twin.plant.bodies import PartBodies
+    from twin.plant.poses import PoseSampler
+    from twin.plant.pusher_cell import PusherCell, guide_gap
+    from twin.plant.robot_cell import RobotCell
 
     world = World()
     clock = Clock(world=world)
@@ -233,7 +236,7 @@ def _part_types(scenario: Scenario) -> dict:
 
 def _neighbour_belt(scenario: Scenario, cells: dict, element_id: str, side: str):
     """The physics belt feeding (``upstream``) or fed by (``downstream``) the element, if any."""
-    from twin.cell import BeltCell  # loaded with the physics, which is running by now
+    from twin.plant.belt_cell import BeltCell  # loaded with the physics, running by now
 
     if side == "downstream":
         route = scenario.routes.get(element_id)

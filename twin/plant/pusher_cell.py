@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from twin.clock import Clock
 from twin.physics import World
 from twin.physics.actuators import Pusher
+from twin.plant.cell import Cell
+from twin.plant.clock import Clock
 
 # The paddle's centre above the belt surface: low enough for flat parts, high enough to
 # push tall ones square.
@@ -36,7 +37,7 @@ def guide_gap(at_m: float, length_m: float) -> tuple[float, float]:
     return (max(0.0, at_m - GAP_HALF_M), min(length_m, at_m + GAP_HALF_M))
 
 
-class PusherCell:
+class PusherCell(Cell):
     """A ``pusher`` element's physical side: the paddle, its chute, and the watch for parts
     it sweeps off ``belt_cell``. ``on_swept(part_id)`` tells the line."""
 
@@ -49,11 +50,8 @@ class PusherCell:
         belt_cell,
         on_swept: Callable[[int], None],
     ) -> None:
-        self.world = world
-        self.clock = clock
-        self.id = element_id
+        super().__init__(world, clock, element_id, belt_cell.bodies)
         self.belt_cell = belt_cell
-        self.bodies = belt_cell.bodies
         self._on_swept = on_swept
         belt = belt_cell.belt
         self.belt = belt
