@@ -199,8 +199,7 @@ def measure(scenario, observe: bool = False) -> Measurement:
         glided = world.steps - world.solver_steps - glided_before  # steps glided over
         busy = [
             sum(sum(cycle.values()) for cycle in cell.cycles) / result.end_s
-            for cell in plant.cells.values()
-            if hasattr(cell, "cycles")  # robot cells (belt cells have none)
+            for cell in plant.performers.robots.values()
         ]
         digest, _ = client_state_hash(world.client)
     finally:

@@ -27,7 +27,7 @@ def cell(*settings: str):
 
 def mean_cycle_s(plant, robot_id: str) -> float:
     """Mean cycle, leaving out the first: it starts from the robot's home pose."""
-    return statistics.mean(sum(c.values()) for c in plant.cells[robot_id].cycles[1:])
+    return statistics.mean(sum(c.values()) for c in plant.performers.robots[robot_id].cycles[1:])
 
 
 def test_the_robot_cycle_comes_from_its_motion():
@@ -61,7 +61,9 @@ def test_an_obstacle_in_the_path_is_reported_as_a_collision():
     # A light pole standing where the loader swings from the belt to the machine.
     pole = plant.world.add_part(PartType(size_m=(0.04, 0.04, 1.5), mass_kg=0.3), (0.3, 0.3, 0.75))
     plant.line.run()
-    collisions = [text for _, kind, text in plant.cells["loader"].events if kind == "collision"]
+    collisions = [
+        text for _, kind, text in plant.performers.robots["loader"].events if kind == "collision"
+    ]
     assert collisions
     assert f"body {pole}" in collisions[0]
 
@@ -70,10 +72,12 @@ def test_letting_go_too_early_loses_the_part():
     # The loader drops every part 0.3 s into its move: each falls to the floor, is logged as
     # lost, and leaves the line as scrap; nothing reaches the machine.
     plant = cell()
-    plant.cells["loader"].release_early_at = ("move", 0.3)
+    plant.performers.robots["loader"].release_early_at = ("move", 0.3)
     result = plant.line.run()
-    lost = [text for _, kind, text in plant.cells["loader"].events if kind == "part_lost"]
-    assert lost, plant.cells["loader"].events
+    lost = [
+        text for _, kind, text in plant.performers.robots["loader"].events if kind == "part_lost"
+    ]
+    assert lost, plant.performers.robots["loader"].events
     assert lost[0].startswith("part.")
     assert result.parts_out == 0
     assert plant.line.parts_scrapped == len(lost)
@@ -114,7 +118,7 @@ def test_physics_steps_only_while_something_moves():
     hour = build(load_scenario(CELL, ["run.horizon=1h", "feed.limit=2"]))
     hour.line.run()
     assert hour.world.steps == minute.world.steps
-    robots = [c for c in minute.cells.values() if hasattr(c, "cycles")]
+    robots = list(minute.performers.robots.values())
     assert [len(c.cycles) for c in robots] == [2, 2]
     stepped_s = minute.world.steps * minute.world.step_s
     longest_robot_s = max(sum(sum(c.values()) for c in r.cycles) for r in robots)
@@ -135,7 +139,7 @@ def test_a_recorded_cell_run_has_poses_and_events_for_replay(tmp_path):
 
 def test_belt_light_barriers_switch_on_the_shared_clock():
     plant = cell("run.horizon=30s")
-    infeed = plant.cells["infeed"]
+    infeed = plant.performers.belts["infeed"]
     edges = []
     infeed.entry.on_edge(lambda rising, at_s: edges.append(("entry", rising, at_s)))
     infeed.exit.on_edge(lambda rising, at_s: edges.append(("exit", rising, at_s)))
@@ -193,7 +197,7 @@ def test_robots_with_parallel_grippers_tend_the_cell_without_losing_a_part():
     suction = cell("run.horizon=120s")
     suction.line.run()
     for robot_id in ("loader", "unloader"):
-        robot_cell = plant.cells[robot_id]
+        robot_cell = plant.performers.robots[robot_id]
         assert len(robot_cell.cycles) >= 7
         assert robot_cell.events == []  # no collision, no part_lost
         # Closing 2.5 cm per finger on the 8 cm wide housing at 0.2 m/s, then stopping.

@@ -58,7 +58,7 @@ def calibrate(scenario: Scenario, *, min_cycles: int = 5) -> dict[str, CycleFit]
     plant.run()
     fits = {}
     for robot_id in robots:
-        cycles = plant.cells[robot_id].cycles
+        cycles = plant.performers.robots[robot_id].cycles
         if len(cycles) < min_cycles + 1:
             raise ScenarioError(
                 f"made {len(cycles)} cycle(s) in the horizon, fewer than {min_cycles + 1}; "

@@ -36,20 +36,18 @@ class Conveyor(Element):
         self.wake = None
         # A physics belt, when the run has one for this element: it carries the parts, says
         # when each reaches the end and whether the entry is clear.
-        self.physical = line.performers.get(element_id)
+        self.physical = line.performers.belts.get(element_id)
         self._entry_watch = False
         self.commanded = element_id in line.commanded
         if self.commanded:
             self.states = (*self.states, IDLE)
         self.running = not self.commanded
         if self.physical is not None and self.commanded:
-            self.physical.belt.running = False  # until the controller says run
+            self.physical.set_running(False)  # until the controller says run
         self.stopped_since_s = 0.0
         self._run_changed = None  # an event the run loop waits on while the belt may change
         self._head_changed = None  # fired when the part at the head was taken off midway
         self.at_exit = False
-        # Set by the composer of a physics run: whether pushers stand by this belt.
-        self.divertible = False
 
     def start(self) -> None:
         self.env.process(self.run())
@@ -109,7 +107,7 @@ class Conveyor(Element):
             clock.set(WORKING if self.running else IDLE)
             part, arrive_s = belt[0]
             if self.physical is not None:
-                if self.divertible:
+                if self.physical.diverts:
                     # A pusher may take the head part off midway: then start over.
                     self._head_changed = env.event()
                     yield env.any_of([self.physical.arrival(part), self._head_changed])
@@ -174,7 +172,7 @@ class Conveyor(Element):
         if name == "run":
             return self.running
         if physical is not None:
-            return physical.signal(name)
+            return physical.sensor(name)
         if name == "entry":
             return self._entry_taken()
         if name == "exit":
@@ -186,11 +184,10 @@ class Conveyor(Element):
         if self.physical is not None and name in ("run", "reverse"):
             if name == "run":
                 self.running = value
-                self.physical.belt.running = value
+                self.physical.set_running(value)
                 self._show_standing()
             else:
-                self.physical.belt.reverse = value
-            self.physical.clock.wake()  # parts on it may start to move
+                self.physical.set_reverse(value)
             return
         if name == "reverse":
             return  # validated away for timed belts; kept harmless

@@ -18,6 +18,7 @@ from twin.line.buffer import Buffer
 from twin.line.conveyor import Conveyor
 from twin.line.element import Element, Part
 from twin.line.panel import Panel
+from twin.line.performers import PerformerError, Performers
 from twin.line.pusher import Pusher
 from twin.line.robot import Robot
 from twin.line.routing import make_router
@@ -94,15 +95,16 @@ class Line:
         replication: int = 0,
         env: simpy.Environment | None = None,
         observer: Observer | None = None,
-        performers: dict | None = None,
+        performers: Performers | None = None,
     ) -> None:
         self.scenario = scenario
         self.replication = replication
         self.env = env if env is not None else simpy.Environment()
         self.observer = observer
-        # Element id -> the model that does the element's work (a physics robot or belt),
-        # for elements that do not run on their own timed logic.
-        self.performers = performers or {}
+        # The models that do some elements' work (physics belts, robots, pushers) instead of
+        # their own timed logic; checked before any element is built on them.
+        self.performers = performers or Performers()
+        self._check_connections()
         # Elements whose actuators a controller drives (the rest run their own logic).
         tags = scenario.tags
         self.commanded = frozenset(t.element_id for t in tags.actuators) if tags else frozenset()
@@ -130,6 +132,30 @@ class Line:
                 route.weights,
                 lambda element_id=element_id: self.stream(element_id, "routing"),
             )
+
+    def _check_connections(self) -> None:
+        """Every element that needs a performer has one of its kind (a pusher its paddle, a
+        belt with light barriers of its own a physics belt), and every performer stands for
+        an element that takes it."""
+        elements = self.scenario.elements
+        self.performers.check({i: spec.type for i, spec in elements.items()})
+        for element_id, spec in elements.items():
+            if spec.type == "pusher" and element_id not in self.performers.pushers:
+                raise PerformerError(
+                    f"pusher {element_id!r} has no physical paddle to perform it: a pusher "
+                    f"exists only in physics, beside the physics belt {spec.belt!r}"
+                )
+            if spec.type == "pusher" and spec.belt not in self.performers.belts:
+                raise PerformerError(
+                    f"pusher {element_id!r} stands by {spec.belt!r}, which has no physics "
+                    "belt to perform it"
+                )
+            sensors = getattr(spec, "sensors", None)
+            if spec.type == "conveyor" and sensors and element_id not in self.performers.belts:
+                raise PerformerError(
+                    f"conveyor {element_id!r} has light barriers ({', '.join(sensors)}) but no "
+                    "physics belt to perform it: barriers exist only in physics"
+                )
 
     def stream(self, element_id: str, purpose: str) -> np.random.Generator:
         return stream(self.seed, self.replication, element_id, purpose)

@@ -6,16 +6,20 @@ from twin.line.element import Element
 
 
 class Pusher(Element):
-    """The line's side of a pusher: it holds no part. The physics decides which part it
-    sweeps off (the composer wires the belt's ``divert`` to it); the part is then handed to
-    the pusher's target (a chute) at once. Its signals come from the physical paddle."""
+    """The line's side of a pusher: it holds no part. Its performer (the physical paddle)
+    says which part it swept off its belt; the line takes the part off the belt and hands it
+    to the pusher's target (a chute) at once. Its signals are the paddle's."""
 
     kind = "pusher"
 
     def __init__(self, line, element_id: str, spec) -> None:
         super().__init__(line, element_id, spec)
-        self.physical = line.performers.get(element_id)
+        self.physical = line.performers.pushers[element_id]
+        self.physical.on_swept(self._swept)
         self.parts_swept = 0
+
+    def _swept(self, part_id: int) -> None:
+        self.line.sweep(self.spec.belt, self.id, part_id)
 
     def can_accept(self) -> bool:
         return True
@@ -33,19 +37,20 @@ class Pusher(Element):
         self.hand_over(part, target)
 
     def signal(self, name: str):
-        if self.physical is None:
-            return super().signal(name)
+        physical = self.physical
         if name == "extend":
-            return self.physical.command
-        if name in ("extended", "retracted"):
-            return getattr(self.physical, name)
+            return physical.extend()
+        if name == "extended":
+            return physical.extended()
+        if name == "retracted":
+            return physical.retracted()
         return super().signal(name)
 
     def command(self, name: str, value) -> None:
-        if name != "extend" or self.physical is None:
+        if name != "extend":
             super().command(name, value)
             return
-        self.physical.set_command(bool(value))
+        self.physical.set_extend(bool(value))
 
     def statistics(self, elapsed_s: float) -> dict:
         return {"parts_swept": self.parts_swept}

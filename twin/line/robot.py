@@ -19,7 +19,7 @@ class Robot(Station):
 
     def __init__(self, line, element_id: str, spec) -> None:
         super(Station, self).__init__(line, element_id, spec)
-        cell = line.performers.get(element_id)
+        cell = line.performers.robots.get(element_id)
         self.cell = cell
         perform = cell.perform if cell is not None else None
         if perform is None and spec.cycle is None:
@@ -62,7 +62,7 @@ class Robot(Station):
             return self.parts_inside > 0
         if name == "holding":
             if self.cell is not None:  # a physics robot: from grip to release
-                return self.cell.robot.gripper_holds
+                return self.cell.holding()
             return any(p.clock.state == WORKING for p in self.places)
         if name == "done":
             return self.done

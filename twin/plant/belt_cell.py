@@ -34,6 +34,7 @@ class BeltCell(Cell):
         *,
         guide_gaps_m=(),
         part_types: dict[str, PartType] | None = None,
+        hands_on_physically: bool = False,
     ) -> None:
         super().__init__(world, clock, element_id, bodies)
         self.part_type = part_type
@@ -57,7 +58,10 @@ class BeltCell(Cell):
         self._end_along_m = spec.length_m - STOPPER_THICKNESS_M - length_m / 2
         self.end_centre_m = self.belt.point_m(self._end_along_m, 0.0, height_m / 2)
         self._fresh: set[int] = set()
-        self.hands_on_physically = False  # set by the builder when a robot picks from it
+        # A physics robot picks from its end: a part that leaves keeps its body.
+        self.hands_on_physically = hands_on_physically
+        # Pushers stand in gaps of its guides: parts may leave it midway.
+        self.diverts = bool(guide_gaps_m)
         # The belt's sensors, as element signals: light barriers across its entry and its end
         # at half the part's height, and any the scenario adds (`sensors`).
         self.barriers: dict[str, LightBarrier] = {}
@@ -92,11 +96,19 @@ class BeltCell(Cell):
         self._fresh.add(body)  # it must be stepped at least until it starts to ride
         self.clock.wake()
 
-    def signal(self, name: str) -> bool:
+    def sensor(self, name: str) -> bool:
         """What a controller sees of this belt: ``reverse``, or a light barrier by name."""
         if name == "reverse":
             return self.belt.reverse
         return self.barriers[name].blocked
+
+    def set_running(self, running: bool) -> None:
+        self.belt.running = running
+        self.clock.wake()  # parts on it may start to move
+
+    def set_reverse(self, reverse: bool) -> None:
+        self.belt.reverse = reverse
+        self.clock.wake()
 
     def leave(self, part) -> None:
         """The part went on; off the physical world unless a physics element took it."""

@@ -4,11 +4,17 @@ world, robots and the shared clock that keeps them in lock-step."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from twin.errors import ScenarioError
 from twin.line import Line, ReplicationResult
+from twin.line.performers import Performers
 from twin.plant.clock import Clock
 from twin.scenario import Scenario
+
+if TYPE_CHECKING:  # loaded only by runs that need them
+    from twin.control.scan import ScanCycle
+    from twin.physics import World
 
 FIDELITIES = ("physics", "timed")
 DEFAULT_PART_TYPE = "box"
@@ -60,9 +66,9 @@ class Plant:
 
     line: Line
     clock: Clock
-    world: object | None = None
-    cells: dict[str, object] = field(default_factory=dict)
-    scan: object | None = None
+    world: World | None = None
+    performers: Performers = field(default_factory=Performers)
+    scan: ScanCycle | None = None
 
     def run(self, on_progress=None) -> ReplicationResult:
         """Run the replication; ``on_progress(time_s, parts_out)`` is told how far it has
@@ -107,20 +113,28 @@ def build(
     bodies = PartBodies(world)
     part_types = _part_types(scenario)
     part_type = part_types[_source_part(scenario)]
-    cells = {}
-    pushers = [i for i in physical if scenario.elements[i].type == "pusher"]
-    line_of: list[Line] = []  # the line, once built: pushers tell it what they swept
+    performers = Performers()
+    belts, robots, pushers = performers.belts, performers.robots, performers.pushers
+    kinds = {i: scenario.elements[i].type for i in physical}
+    # Belts a physics robot picks from: their parts keep their bodies when they leave.
+    picked_from = {
+        belt
+        for i, kind in kinds.items()
+        if kind == "robot"
+        for belt in _neighbours(scenario, i, "upstream")
+        if kinds.get(belt) == "conveyor"
+    }
     try:
         # Belts first: a robot next to one picks from its end or places at its start.
-        for element_id in physical:
-            spec = scenario.elements[element_id]
-            if spec.type == "conveyor":
+        for element_id, kind in kinds.items():
+            if kind == "conveyor":
+                spec = scenario.elements[element_id]
                 gaps = [
                     guide_gap(scenario.elements[i].at_m, spec.length_m)
-                    for i in pushers
-                    if scenario.elements[i].belt == element_id
+                    for i, k in kinds.items()
+                    if k == "pusher" and scenario.elements[i].belt == element_id
                 ]
-                cells[element_id] = BeltCell(
+                belts[element_id] = BeltCell(
                     world,
                     clock,
                     element_id,
@@ -129,25 +143,19 @@ def build(
                     part_type,
                     guide_gaps_m=gaps,
                     part_types=part_types,
+                    hands_on_physically=element_id in picked_from,
                 )
-        for element_id in pushers:
+        for element_id, kind in kinds.items():
             spec = scenario.elements[element_id]
-
-            def swept(part_id: int, pusher_id: str = element_id, belt_id: str = spec.belt) -> None:
-                line_of[0].sweep(belt_id, pusher_id, part_id)
-
-            cells[element_id] = PusherCell(world, clock, element_id, spec, cells[spec.belt], swept)
-        for element_id in physical:
-            spec = scenario.elements[element_id]
-            if spec.type != "robot":
+            if kind == "pusher":
+                pushers[element_id] = PusherCell(world, clock, element_id, spec, belts[spec.belt])
+            if kind != "robot":
                 continue
-            upstream = _neighbour_belt(scenario, cells, element_id, "upstream")
-            downstream = _neighbour_belt(scenario, cells, element_id, "downstream")
-            if upstream is not None:
-                upstream.hands_on_physically = True
+            upstream = _neighbour_belt(scenario, belts, element_id, "upstream")
+            downstream = _neighbour_belt(scenario, belts, element_id, "downstream")
             pick = upstream.end_centre_m if spec.pick == "upstream" and upstream else None
             place = downstream.entry_centre_m if spec.place == "downstream" and downstream else None
-            cells[element_id] = RobotCell(
+            robots[element_id] = RobotCell(
                 world,
                 clock,
                 element_id,
@@ -159,34 +167,21 @@ def build(
                 place_centre_m=place,
             )
         if observer is not None and observer.wants_poses:
-            robots = {i: c.robot for i, c in cells.items() if isinstance(c, RobotCell)}
-            robots |= {i: c.pusher for i, c in cells.items() if isinstance(c, PusherCell)}
-            PoseSampler(world, bodies, robots, observer, scenario.run.pose_rate_hz)
-    except Exception:
-        world.close()
-        raise
-    line = Line(
-        scenario,
-        replication=replication,
-        env=clock.env,
-        observer=observer,
-        performers=cells,
-    )
-    line_of.append(line)
-    try:
-        _mark_divertible(scenario, line, cells)
+            moving = {i: c.robot for i, c in robots.items()}
+            moving |= {i: c.pusher for i, c in pushers.items()}
+            PoseSampler(world, bodies, moving, observer, scenario.run.pose_rate_hz)
+        line = Line(
+            scenario,
+            replication=replication,
+            env=clock.env,
+            observer=observer,
+            performers=performers,
+        )
         scan = _attach_controller(scenario, line, observer)
     except Exception:
         world.close()
         raise
-    return Plant(line, clock, world, cells, scan)
-
-
-def _mark_divertible(scenario: Scenario, line: Line, cells: dict) -> None:
-    """Belts with pushers beside them: their parts may leave midway."""
-    for spec in scenario.elements.values():
-        if spec.type == "pusher" and spec.belt in cells:
-            line.elements[spec.belt].divertible = True
+    return Plant(line, clock, world, performers, scan)
 
 
 def _attach_controller(scenario: Scenario, line: Line, observer):
@@ -234,17 +229,18 @@ def _part_types(scenario: Scenario) -> dict:
     return types
 
 
-def _neighbour_belt(scenario: Scenario, cells: dict, element_id: str, side: str):
-    """The physics belt feeding (``upstream``) or fed by (``downstream``) the element, if any."""
-    from twin.plant.belt_cell import BeltCell  # loaded with the physics, running by now
-
+def _neighbours(scenario: Scenario, element_id: str, side: str) -> list[str]:
+    """The elements feeding (``upstream``) or fed by (``downstream``) the element."""
     if side == "downstream":
         route = scenario.routes.get(element_id)
-        neighbours = list(route.targets) if route else []
-    else:
-        neighbours = [e for e, r in scenario.routes.items() if element_id in r.targets]
-    belts = [cells[n] for n in neighbours if isinstance(cells.get(n), BeltCell)]
-    return belts[0] if len(belts) == 1 else None
+        return list(route.targets) if route else []
+    return [e for e, r in scenario.routes.items() if element_id in r.targets]
+
+
+def _neighbour_belt(scenario: Scenario, belts: dict, element_id: str, side: str):
+    """The one physics belt feeding (``upstream``) or fed by (``downstream``) the element."""
+    found = [belts[n] for n in _neighbours(scenario, element_id, side) if n in belts]
+    return found[0] if len(found) == 1 else None
 
 
 def _source_part(scenario: Scenario) -> str:

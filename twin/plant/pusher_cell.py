@@ -39,20 +39,12 @@ def guide_gap(at_m: float, length_m: float) -> tuple[float, float]:
 
 class PusherCell(Cell):
     """A ``pusher`` element's physical side: the paddle, its chute, and the watch for parts
-    it sweeps off ``belt_cell``. ``on_swept(part_id)`` tells the line."""
+    it sweeps off ``belt_cell``; listeners (the line's pusher) hear of each part swept."""
 
-    def __init__(
-        self,
-        world: World,
-        clock: Clock,
-        element_id: str,
-        spec,
-        belt_cell,
-        on_swept: Callable[[int], None],
-    ) -> None:
+    def __init__(self, world: World, clock: Clock, element_id: str, spec, belt_cell) -> None:
         super().__init__(world, clock, element_id, belt_cell.bodies)
         self.belt_cell = belt_cell
-        self._on_swept = on_swept
+        self._listeners: list[Callable[[int], None]] = []
         belt = belt_cell.belt
         self.belt = belt
         self.at_m = spec.at_m
@@ -81,24 +73,24 @@ class PusherCell(Cell):
 
     # Signals -------------------------------------------------------------------------------
 
-    @property
-    def command(self) -> bool:
+    def extend(self) -> bool:
         return self.pusher.command
 
-    def set_command(self, extend: bool) -> None:
+    def set_extend(self, extend: bool) -> None:
         self.pusher.command = extend
         if extend and not self._watching:
             self._watching = True
             self.clock.when(self._swept_one).callbacks.append(self._took)
         self.clock.wake()
 
-    @property
     def extended(self) -> bool:
         return self.pusher.extended
 
-    @property
     def retracted(self) -> bool:
         return self.pusher.retracted
+
+    def on_swept(self, listener: Callable[[int], None]) -> None:
+        self._listeners.append(listener)
 
     # Sweeping ------------------------------------------------------------------------------
 
@@ -133,7 +125,8 @@ class PusherCell(Cell):
             return
         self.bodies.take(part_id, self.id)
         self._sliding.append((self.clock.now_s + SLIDE_S, part_id))
-        self._on_swept(part_id)
+        for listener in self._listeners:
+            listener(part_id)
         if self.pusher.command:  # the paddle may sweep another part on the same stroke
             self._watching = True
             self.clock.when(self._swept_one).callbacks.append(self._took)

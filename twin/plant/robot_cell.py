@@ -138,6 +138,10 @@ class RobotCell(Cell):
     def active(self) -> bool:
         return self.program is not None and not self.program.done
 
+    def holding(self) -> bool:
+        """From grip to release."""
+        return self.robot.gripper_holds
+
     # The physics side ----------------------------------------------------------------------
 
     def _after_step(self) -> None:
