@@ -26,7 +26,7 @@ from pybullet_replay import state_hash as client_state_hash
 from rich.console import Console
 from rich.table import Table
 
-import twin.physics.robot as robot_module
+import twin.physics.robot.kinematics as kinematics_module
 import twin.physics.world as world_module
 from twin.plant.build import build
 from twin.scenario import load_scenario, parse_scenario
@@ -152,13 +152,13 @@ def instrumented(world):
             meter.in_step = False
             meter.world_step_s += clock() - start
 
-    saved = (world_module.p, robot_module.p)
-    world_module.p = robot_module.p = proxy
+    saved = (world_module.p, kinematics_module.p)
+    world_module.p = kinematics_module.p = proxy
     world.step = timed_world_step
     try:
         yield meter
     finally:
-        world_module.p, robot_module.p = saved
+        world_module.p, kinematics_module.p = saved
         del world.step
 
 

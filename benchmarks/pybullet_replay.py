@@ -34,7 +34,10 @@ pybullet = world_module.p
 # real pybullet module (the check at the end of ``routed`` catches that).
 TWIN_MODULES = (
     "twin.physics.world",
-    "twin.physics.robot",
+    "twin.physics.robot.arm",
+    "twin.physics.robot.grippers",
+    "twin.physics.robot.kinematics",
+    "twin.physics.robot.pick_place",
     "twin.physics.sensors",
     "twin.physics.conveyor",
     "twin.physics.actuators",
