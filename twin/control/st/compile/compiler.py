@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from twin.control.st import nodes as n
-from twin.control.st import runtime, stdlib
+from twin.control.st import stdlib
 from twin.control.st.check import assign_problem, suggest, type_name
+from twin.control.st.compile.core import ADDRESS_TYPES, CompilerCore, E, Pou, ref_text, wrap_code
+from twin.control.st.compile.listing import LineInfo
 from twin.control.st.errors import StError
 from twin.control.st.parser import parse
 from twin.control.st.runtime import pyname
@@ -47,10 +48,8 @@ from twin.control.st.types import (
 # cannot hang the simulation); counted per execution of each loop statement.
 WATCHDOG_ITERATIONS = 1_000_000
 
-_NOCONST = object()
 _SIMPLE = re.compile(r"^[A-Za-z_][\w.]*$|^-?\d+$")
 _CONVERSION = re.compile(r"^([A-Z]+)_TO_([A-Z]+)$")
-_ADDRESS_TYPES = {"X": "BOOL", "B": "BYTE", "W": "WORD", "D": "DWORD", "L": "LWORD", "": "BOOL"}
 _REAL_FUNCS = {
     "SQRT": "sqrt__",
     "LN": "ln__",
@@ -63,43 +62,6 @@ _REAL_FUNCS = {
     "ACOS": "acos__",
     "ATAN": "math.atan",
 }
-
-
-@dataclass
-class E:
-    """A compiled expression: Python code, ST type, folded value if constant."""
-
-    code: str
-    type: Any
-    const: Any = _NOCONST
-    wrap: bool = False  # the value may lie outside its type's range until stored
-    var: Var | None = None  # the variable an lvalue refers to
-    fb_member: str = ""  # "input"/"output" when this is fb.member accessed from outside
-
-    @property
-    def is_const(self) -> bool:
-        return self.const is not _NOCONST
-
-
-@dataclass
-class Pou:
-    node: n.Pou
-    kind: str
-    name: str
-    py: str
-    vars: dict[str, Var] = field(default_factory=dict)
-    inputs: list[Var] = field(default_factory=list)
-    result: Var | None = None
-    fbtype: FbType | None = None
-
-
-@dataclass
-class LineInfo:
-    """The ST statement a line of generated Python belongs to."""
-
-    line: int
-    col: int
-    exprs: list[Any]
 
 
 @dataclass
@@ -122,36 +84,7 @@ def compile_source(source: str, filename: str = "<text>") -> CompiledFile:
     return _Compiler(source, filename).run(parse(source, filename))
 
 
-class _Compiler:
-    def __init__(self, source: str, filename: str) -> None:
-        self.source = source
-        self.filename = filename
-        self.types: dict[str, Any] = {}  # lower name -> StructType | EnumType | alias type
-        self.type_nodes: dict[str, Any] = {}
-        self.type_inits: dict[str, Any] = {}  # alias/enum default initial values
-        self.pous: dict[str, Pou] = {}
-        self.globals: dict[str, Var] = {}
-        self.enum_values: dict[str, list[tuple[EnumType, int]]] = {}
-        self.out: list[str] = []
-        self.lines: list[LineInfo | None] = []
-        self.positions: list[tuple[int, int]] = []
-        self.temp = 0
-        self.fold_ns: dict[str, Any] | None = None
-        # state while compiling one POU
-        self.pou: Pou | None = None
-        self.loop_depth = 0
-        self.stmt_info: LineInfo | None = None
-
-    # ---- errors ----
-    def fail(self, node: Any, message: str) -> StError:
-        line, col = (node.line, node.col) if node is not None else (0, 0)
-        return StError(message, file=self.filename, line=line, column=col, source=self.source)
-
-    def pos_id(self, node: Any) -> int:
-        self.positions.append((node.line, node.col))
-        return len(self.positions) - 1
-
-    # ---- driver ----
+class _Compiler(CompilerCore):
     def run(self, f: n.SourceFile) -> CompiledFile:
         for t in f.types:
             self.declare_type(t)
@@ -170,7 +103,7 @@ class _Compiler:
         self.emit_globals_class()
         for pou in self.pous.values():
             self.emit_pou(pou)
-        python = "\n".join(self.out) + "\n"
+        python = "\n".join(self.out.python) + "\n"
         code_name = f"<st {self.filename}>"
         namespace = self.namespace()
         exec(compile(python, code_name, "exec"), namespace)
@@ -182,20 +115,10 @@ class _Compiler:
             namespace,
             programs,
             self.globals,
-            self.lines,
-            self.positions,
+            self.out.lines,
+            self.out.positions,
             code_name,
         )
-
-    def namespace(self) -> dict[str, Any]:
-        ns: dict[str, Any] = {"__name__": "twin_st_program", "math": __import__("math")}
-        for name in dir(runtime):
-            if name.endswith("__") and not name.startswith("_"):
-                ns[name] = getattr(runtime, name)
-        ns.update(stdlib.FB_CLASSES)
-        ns["copy__"] = copy.deepcopy
-        ns["with__"] = _with
-        return ns
 
     # ---- declarations ----
     def check_new_type_name(self, key: str, node: Any) -> None:
@@ -319,7 +242,7 @@ class _Compiler:
         if var.address is None:
             return
         size = re.match(r"%[IQM]([XBWDL]?)", var.address).group(1)
-        expected = ELEMENTARY[_ADDRESS_TYPES[size]]
+        expected = ELEMENTARY[ADDRESS_TYPES[size]]
         scalar = isinstance(var.type, Elementary) and var.type.kind not in ("string", "time")
         if not scalar:
             raise self.fail(
@@ -468,13 +391,9 @@ class _Compiler:
         return E(repr(value), t, value)
 
     # ---- code emission ----
-    def emit(self, indent: int, text: str) -> None:
-        self.out.append("    " * indent + text)
-        self.lines.append(self.stmt_info)
-
     def emit_header(self) -> None:
-        self.stmt_info = None
-        self.emit(0, "# Generated by twin from Structured Text; do not edit.")
+        self.out.statement = None
+        self.out.emit(0, "# Generated by twin from Structured Text; do not edit.")
 
     def init_code(self, var: Var, node_for_errors: Any) -> str:
         return self.value_code(var.type, var.init, var.name, node_for_errors)
@@ -556,49 +475,49 @@ class _Compiler:
         return build(items, sizes)
 
     def emit_struct(self, t: StructType) -> None:
-        self.stmt_info = None
+        self.out.statement = None
         slots = ", ".join(repr(f.py) for f in t.fields.values())
-        self.emit(0, f"class S_{t.name.lower()}:")
-        self.emit(1, f"__slots__ = ({slots},)")
-        self.emit(1, "def __init__(self):")
+        self.out.emit(0, f"class S_{t.name.lower()}:")
+        self.out.emit(1, f"__slots__ = ({slots},)")
+        self.out.emit(1, "def __init__(self):")
         for f in t.fields.values():
-            self.emit(2, f"self.{f.py} = {self.init_code(f, f)}")
+            self.out.emit(2, f"self.{f.py} = {self.init_code(f, f)}")
 
     def emit_globals_class(self) -> None:
-        self.stmt_info = None
+        self.out.statement = None
         slots = "".join(repr(v.py) + ", " for v in self.globals.values())
-        self.emit(0, "class Globals__:")
-        self.emit(1, f"__slots__ = ({slots})")
-        self.emit(1, "def __init__(self):")
-        self.emit(2, "g__ = self")
+        self.out.emit(0, "class Globals__:")
+        self.out.emit(1, f"__slots__ = ({slots})")
+        self.out.emit(1, "def __init__(self):")
+        self.out.emit(2, "g__ = self")
         for v in self.globals.values():
-            self.emit(2, f"self.{v.py} = {self.init_code(v, v)}")
+            self.out.emit(2, f"self.{v.py} = {self.init_code(v, v)}")
 
     def emit_pou(self, pou: Pou) -> None:
         self.pou = pou
-        self.stmt_info = None
+        self.out.statement = None
         own = [v for v in pou.vars.values() if v.scope != "global"]
         if pou.kind == "FUNCTION":
             params = ", ".join(v.py for v in pou.inputs)
-            self.emit(0, f"def {pou.py}({params}):")
+            self.out.emit(0, f"def {pou.py}({params}):")
             for v in own:
                 if v.section != "input":
-                    self.emit(1, f"{v.py} = {self.init_code(v, v)}")
+                    self.out.emit(1, f"{v.py} = {self.init_code(v, v)}")
             self.compile_body(pou.node.body, 1)
-            self.emit(1, "return result__")
+            self.out.emit(1, "return result__")
         else:
             slots = "".join(repr(v.py) + ", " for v in own)
-            self.emit(0, f"class {pou.py}:")
-            self.emit(1, f"__slots__ = ({slots}'g__')")
-            self.emit(1, "def __init__(self, g__):")
-            self.emit(2, "self.g__ = g__")
+            self.out.emit(0, f"class {pou.py}:")
+            self.out.emit(1, f"__slots__ = ({slots}'g__')")
+            self.out.emit(1, "def __init__(self, g__):")
+            self.out.emit(2, "self.g__ = g__")
             for v in own:
-                self.emit(2, f"self.{v.py} = {self.init_code(v, v)}")
-            self.emit(1, "def run__(self, now__):")
-            self.emit(2, "g__ = self.g__")
+                self.out.emit(2, f"self.{v.py} = {self.init_code(v, v)}")
+            self.out.emit(1, "def run__(self, now__):")
+            self.out.emit(2, "g__ = self.g__")
             for v in own:
                 if v.section == "temp":  # VAR_TEMP starts from its initial value on every call
-                    self.emit(2, f"self.{v.py} = {self.init_code(v, v)}")
+                    self.out.emit(2, f"self.{v.py} = {self.init_code(v, v)}")
             self.compile_body(pou.node.body, 2)
         self.pou = None
 
@@ -608,76 +527,71 @@ class _Compiler:
 
     def block(self, body: list, indent: int) -> None:
         if not body:
-            self.stmt_info = None
-            self.emit(indent, "pass")
+            self.out.statement = None
+            self.out.emit(indent, "pass")
         for s in body:
             self.stmt(s, indent)
 
     # ---- statements ----
-    def at(self, node: Any, *exprs: Any) -> None:
-        self.stmt_info = LineInfo(node.line, node.col, [x for x in exprs if x is not None])
-
     def stmt(self, s: Any, indent: int) -> None:
         if isinstance(s, n.Assign):
-            self.at(s, s.target, s.value)
+            self.out.at(s, s.target, s.value)
             target = self.lvalue(s.target)
             value = self.expr(s.value)
-            what = f"'{_text(s.target)}'"
-            self.emit(indent, f"{target.code} = {self.store(value, target.type, s.value, what)}")
+            what = f"'{ref_text(s.target)}'"
+            self.out.emit(
+                indent, f"{target.code} = {self.store(value, target.type, s.value, what)}"
+            )
         elif isinstance(s, n.CallStmt):
-            self.at(s, *[a.value for a in s.args])
+            self.out.at(s, *[a.value for a in s.args])
             self.call_stmt(s, indent)
         elif isinstance(s, n.If):
             for i, (cond, body) in enumerate(s.branches):
-                self.at(cond, cond)
+                self.out.at(cond, cond)
                 c = self.condition(cond, "IF" if i == 0 else "ELSIF")
-                self.emit(indent, f"{'if' if i == 0 else 'elif'} {c}:")
+                self.out.emit(indent, f"{'if' if i == 0 else 'elif'} {c}:")
                 self.block(body, indent + 1)
             if s.else_body is not None:
-                self.stmt_info = None
-                self.emit(indent, "else:")
+                self.out.statement = None
+                self.out.emit(indent, "else:")
                 self.block(s.else_body, indent + 1)
         elif isinstance(s, n.Case):
             self.case(s, indent)
         elif isinstance(s, n.For):
             self.for_loop(s, indent)
         elif isinstance(s, n.While):
-            self.at(s, s.cond)
+            self.out.at(s, s.cond)
             c = self.condition(s.cond, "WHILE")
-            counter = self.new_temp("n")
-            self.emit(indent, f"{counter} = 0")
-            self.emit(indent, f"while {c}:")
+            counter = self.out.new_temp("n")
+            self.out.emit(indent, f"{counter} = 0")
+            self.out.emit(indent, f"while {c}:")
             self.watchdog(counter, s, indent + 1)
             self.loop_body(s.body, indent + 1)
         elif isinstance(s, n.Repeat):
-            self.at(s)
-            counter = self.new_temp("n")
-            self.emit(indent, f"{counter} = 0")
-            self.emit(indent, "while True:")
+            self.out.at(s)
+            counter = self.out.new_temp("n")
+            self.out.emit(indent, f"{counter} = 0")
+            self.out.emit(indent, "while True:")
             self.watchdog(counter, s, indent + 1)
             self.loop_body(s.body, indent + 1)
-            self.at(s.cond, s.cond)
-            self.emit(indent + 1, f"if {self.condition(s.cond, 'UNTIL')}:")
-            self.emit(indent + 2, "break")
+            self.out.at(s.cond, s.cond)
+            self.out.emit(indent + 1, f"if {self.condition(s.cond, 'UNTIL')}:")
+            self.out.emit(indent + 2, "break")
         elif isinstance(s, n.Exit):
             if self.loop_depth == 0:
                 raise self.fail(s, "EXIT is only allowed inside FOR, WHILE or REPEAT")
-            self.at(s)
-            self.emit(indent, "break")
+            self.out.at(s)
+            self.out.emit(indent, "break")
         elif isinstance(s, n.Return):
-            self.at(s)
-            self.emit(indent, "return result__" if self.pou.kind == "FUNCTION" else "return")
+            self.out.at(s)
+            self.out.emit(indent, "return result__" if self.pou.kind == "FUNCTION" else "return")
         else:
             raise AssertionError(f"unknown statement {s!r}")
 
-    def new_temp(self, kind: str) -> str:
-        self.temp += 1
-        return f"{kind}{self.temp}__"
-
     def watchdog(self, counter: str, s: Any, indent: int) -> None:
-        self.emit(indent, f"{counter} += 1")
-        self.emit(indent, f"if {counter} > {WATCHDOG_ITERATIONS}:")
-        self.emit(indent + 1, f"wd__({WATCHDOG_ITERATIONS}, {self.pos_id(s)})")
+        self.out.emit(indent, f"{counter} += 1")
+        self.out.emit(indent, f"if {counter} > {WATCHDOG_ITERATIONS}:")
+        self.out.emit(indent + 1, f"wd__({WATCHDOG_ITERATIONS}, {self.out.pos_id(s)})")
 
     def loop_body(self, body: list, indent: int) -> None:
         self.loop_depth += 1
@@ -695,7 +609,7 @@ class _Compiler:
         return e.code
 
     def for_loop(self, s: n.For, indent: int) -> None:
-        self.at(s, s.start, s.end, s.step)
+        self.out.at(s, s.start, s.end, s.step)
         var = self.lvalue(n.Name(s.line, s.col + 4, s.var))
         if not (isinstance(var.type, Elementary) and var.type.kind == "int"):
             raise self.fail(s, f"FOR variable '{s.var}' must be an integer, not {var.type}")
@@ -713,33 +627,33 @@ class _Compiler:
             stop = f"{end.code} + 1" if step.const > 0 else f"{end.code} - 1"
             step_code = step.code
         else:
-            step_code = self.new_temp("s")
-            self.emit(indent, f"{step_code} = step__({step.code}, {self.pos_id(s.step)})")
+            step_code = self.out.new_temp("s")
+            self.out.emit(indent, f"{step_code} = step__({step.code}, {self.out.pos_id(s.step)})")
             stop = f"{end.code} + (1 if {step_code} > 0 else -1)"
-        r = self.new_temp("r")
-        self.emit(indent, f"{r} = range({start.code}, {stop}, {step_code})")
+        r = self.out.new_temp("r")
+        self.out.emit(indent, f"{r} = range({start.code}, {stop}, {step_code})")
         small = start.is_const and end.is_const and abs(end.const - start.const) < 1000
         if not small:
-            self.emit(indent, f"if len({r}) > {WATCHDOG_ITERATIONS}:")
-            self.emit(indent + 1, f"wd__({WATCHDOG_ITERATIONS}, {self.pos_id(s)})")
-        self.emit(indent, f"for {var.code} in {r}:")
+            self.out.emit(indent, f"if len({r}) > {WATCHDOG_ITERATIONS}:")
+            self.out.emit(indent + 1, f"wd__({WATCHDOG_ITERATIONS}, {self.out.pos_id(s)})")
+        self.out.emit(indent, f"for {var.code} in {r}:")
         self.loop_body(s.body, indent + 1)
         # Finished without EXIT: the variable is one step past the end, as on PLCs.
-        self.stmt_info = None
-        self.emit(indent, "else:")
-        after = _wrap_code(f"{r}[-1] + {r}.step if {r} else {r}.start", var.type)
-        self.emit(indent + 1, f"{var.code} = {after}")
+        self.out.statement = None
+        self.out.emit(indent, "else:")
+        after = wrap_code(f"{r}[-1] + {r}.step if {r} else {r}.start", var.type)
+        self.out.emit(indent + 1, f"{var.code} = {after}")
 
     def case(self, s: n.Case, indent: int) -> None:
-        self.at(s.selector, s.selector)
+        self.out.at(s.selector, s.selector)
         sel = self.expr(s.selector)
         if not (is_intlike(sel.type) or isinstance(sel.type, EnumType)):
             raise self.fail(
                 s.selector,
                 f"CASE selector must be an integer or an enumeration, not {type_name(sel.type)}",
             )
-        temp = self.new_temp("c")
-        self.emit(indent, f"{temp} = {sel.code}")
+        temp = self.out.new_temp("c")
+        self.out.emit(indent, f"{temp} = {sel.code}")
         first = True
         seen: dict[int, int] = {}
         for labels, body in s.elems:
@@ -758,16 +672,16 @@ class _Compiler:
                 tests.insert(0, f"{temp} == {singles[0]}")
             elif singles:
                 tests.insert(0, f"{temp} in ({', '.join(singles)})")
-            self.at(labels[0])
-            self.emit(indent, f"{'if' if first else 'elif'} {' or '.join(tests)}:")
+            self.out.at(labels[0])
+            self.out.emit(indent, f"{'if' if first else 'elif'} {' or '.join(tests)}:")
             first = False
             self.block(body, indent + 1)
         if s.else_body is not None:
-            self.stmt_info = None
+            self.out.statement = None
             if first:
-                self.emit(indent, "if True:")
+                self.out.emit(indent, "if True:")
             else:
-                self.emit(indent, "else:")
+                self.out.emit(indent, "else:")
             self.block(s.else_body, indent + 1)
 
     def note_label(self, seen: dict[int, int], value: int, label: Any) -> None:
@@ -800,23 +714,23 @@ class _Compiler:
                     f"instance; declare one (t1 : {target.name};) and call t1(...)",
                 )
             call = self.expr(n.Call(target.line, target.col, target.name, s.args))
-            self.emit(indent, call.code)
+            self.out.emit(indent, call.code)
             return
         inst = self.expr(target)
         if not isinstance(inst.type, FbType):
             raise self.fail(
                 target,
-                f"'{_text(target)}' is {type_name(inst.type)}, not a "
+                f"'{ref_text(target)}' is {type_name(inst.type)}, not a "
                 "function block instance, so it cannot be called",
             )
         fb = inst.type
-        self.emit(indent, f"f__ = {inst.code}")
+        self.out.emit(indent, f"f__ = {inst.code}")
         after = []
         given: set[str] = set()
         for a in s.args:
             if a.name is None:
                 raise self.fail(
-                    a, f"function block inputs must be named: {_text(target)}(IN := ...)"
+                    a, f"function block inputs must be named: {ref_text(target)}(IN := ...)"
                 )
             key = a.name.lower()
             if key in given:
@@ -847,18 +761,20 @@ class _Compiler:
                     raise self.fail(
                         a.value, f"VAR_IN_OUT '{a.name}' needs {param.type}, not {ref.type}"
                     )
-                self.emit(indent, f"f__.{param.py} = {ref.code}")
+                self.out.emit(indent, f"f__.{param.py} = {ref.code}")
                 after.append(f"{ref.code} = f__.{param.py}")
                 continue
             value = self.expr(a.value)
             what = f"input {a.name}"
-            self.emit(indent, f"f__.{param.py} = {self.store(value, param.type, a.value, what)}")
+            self.out.emit(
+                indent, f"f__.{param.py} = {self.store(value, param.type, a.value, what)}"
+            )
         missing = [v.name for k, v in fb.in_outs.items() if k not in given]
         if missing:
             raise self.fail(s, f"VAR_IN_OUT '{missing[0]}' of {fb.name} must be given in the call")
-        self.emit(indent, "f__.run__(now__)")
+        self.out.emit(indent, "f__.run__(now__)")
         for line in after:
-            self.emit(indent, line)
+            self.out.emit(indent, line)
 
     def is_variable(self, name: str) -> bool:
         key = name.lower()
@@ -875,7 +791,7 @@ class _Compiler:
                 if e.is_const:
                     return repr(wrap_int(e.const, t))
                 if e.wrap or not widens(e.type, t):
-                    return _wrap_code(e.code, t)
+                    return wrap_code(e.code, t)
                 return e.code
             if t.kind == "real":
                 if e.is_const:
@@ -904,14 +820,14 @@ class _Compiler:
         if e.fb_member:
             raise self.fail(
                 node,
-                f"'{_text(node)}' is a VAR_{e.fb_member.upper()} of the function "
+                f"'{ref_text(node)}' is a VAR_{e.fb_member.upper()} of the function "
                 "block; set inputs in the call: "
-                f"{_text(node.base)}({node.name} := ...)",
+                f"{ref_text(node.base)}({node.name} := ...)",
             )
         if e.var is not None and e.var.section == "result" and self.pou.name != e.var.name:
             raise self.fail(node, f"'{e.var.name}' is a function")
         if isinstance(e.type, EnumType) and e.var is None and e.is_const:
-            raise self.fail(node, f"'{_text(node)}' is an enumeration value, not a variable")
+            raise self.fail(node, f"'{ref_text(node)}' is an enumeration value, not a variable")
         return e
 
     def expr(self, node: Any, as_target: bool = False) -> E:
@@ -1031,7 +947,7 @@ class _Compiler:
         raise self.fail(
             node,
             f"no variable is declared AT {node.address}; declare one: "
-            f"name AT {node.address} : {_ADDRESS_TYPES[size]};",
+            f"name AT {node.address} : {ADDRESS_TYPES[size]};",
         )
 
     def member(self, node: n.Member) -> E:
@@ -1061,7 +977,7 @@ class _Compiler:
             raise self.fail(
                 node, f"{t.name} has no output '{node.name}'{suggest(node.name, names)}"
             )
-        raise self.fail(node, f"'{_text(node.base)}' is {type_name(t)}, which has no fields")
+        raise self.fail(node, f"'{ref_text(node.base)}' is {type_name(t)}, which has no fields")
 
     def index(self, node: n.Index) -> E:
         base = self.expr(node.base)
@@ -1070,12 +986,12 @@ class _Compiler:
         indexes = list(node.indexes)
         while indexes:
             if not isinstance(t, ArrayType):
-                raise self.fail(node, f"'{_text(node.base)}' is {type_name(t)}, not an array")
+                raise self.fail(node, f"'{ref_text(node.base)}' is {type_name(t)}, not an array")
             for lo, hi in t.dims:
                 if not indexes:
                     raise self.fail(
                         node,
-                        f"'{_text(node.base)}' has {len(t.dims)} dimensions; "
+                        f"'{ref_text(node.base)}' has {len(t.dims)} dimensions; "
                         f"give {len(t.dims)} indexes",
                     )
                 ix_node = indexes.pop(0)
@@ -1092,10 +1008,10 @@ class _Compiler:
                     code += f"[{ix.const - lo}]"
                 elif _SIMPLE.match(ix.code):
                     off = f"{ix.code} - {lo}" if lo else ix.code
-                    pid = self.pos_id(ix_node)
+                    pid = self.out.pos_id(ix_node)
                     code += f"[{off} if {lo} <= {ix.code} <= {hi} else oob__({ix.code}, {lo}, {hi}, {pid})]"  # noqa: E501
                 else:
-                    code += f"[ix__({ix.code}, {lo}, {hi}, {self.pos_id(ix_node)})]"
+                    code += f"[ix__({ix.code}, {lo}, {hi}, {self.out.pos_id(ix_node)})]"
             t = t.elem
         return E(code, t, var=base.var)
 
@@ -1159,7 +1075,7 @@ class _Compiler:
 
     def compare_operand(self, e: E) -> str:
         # An overflowing intermediate is wrapped before comparing, as the PLC would see it.
-        return _wrap_code(e.code, e.type) if e.wrap and e.type is not ANY_INT else e.code
+        return wrap_code(e.code, e.type) if e.wrap and e.type is not ANY_INT else e.code
 
     def maybe_fold(self, code: str, t: Any, node: Any, *operands: E, wrap: bool = False) -> E:
         if all(o.is_const for o in operands):
@@ -1320,7 +1236,7 @@ class _Compiler:
                 if t is None:
                     raise self.fail(node, "MUX needs inputs of the same type")
             values = ", ".join(a.code for a in args[1:])
-            return E(f"mux__({k.code}, ({values},), {self.pos_id(node)})", t)
+            return E(f"mux__({k.code}, ({values},), {self.out.pos_id(node)})", t)
         if up == "MOD":
             need(2)
             x = arg_of(0, lambda t: is_num(t) and t.kind == "int", "an integer")
@@ -1419,7 +1335,7 @@ class _Compiler:
                 "time": f"idiv__({c}, 1000000)",
                 "string": f"s2i__({c})",
             }[sk]
-            code = _wrap_code(code, dst)
+            code = wrap_code(code, dst)
         elif dk == "real":
             code = {
                 "bool": f"float({c})",
@@ -1451,36 +1367,7 @@ class _Compiler:
         return self.maybe_fold(code, dst, node, x)
 
 
-def _wrap_code(code: str, t: Any) -> str:
-    if not (isinstance(t, Elementary) and t.kind in ("int", "bits")) or t is ANY_INT:
-        return code
-    mask = (1 << t.bits) - 1
-    if t.signed:
-        half = 1 << (t.bits - 1)
-        return f"((({code}) + {half}) & {mask}) - {half}"
-    return f"(({code}) & {mask})"
-
-
 def _contains_fb(t: Any) -> bool:
     while isinstance(t, ArrayType):
         t = t.elem
     return isinstance(t, FbType)
-
-
-def _with(target: Any, /, **fields: Any) -> Any:
-    for k, v in fields.items():
-        setattr(target, k, v)
-    return target
-
-
-def _text(node: Any) -> str:
-    """The ST text of a variable reference, for messages."""
-    if isinstance(node, n.Name):
-        return node.name
-    if isinstance(node, n.Member):
-        return f"{_text(node.base)}.{node.name}"
-    if isinstance(node, n.Index):
-        return f"{_text(node.base)}[...]"
-    if isinstance(node, n.Direct):
-        return node.address
-    return "expression"
