@@ -40,6 +40,8 @@ class E:
 
 @dataclass
 class Pou:
+    """A PROGRAM, FUNCTION_BLOCK or FUNCTION with its variables; ``py`` names its Python."""
+
     node: n.Pou
     kind: str
     name: str
