@@ -11,15 +11,17 @@ from pathlib import Path
 
 import pytest
 
+import twin
 from twin.experiment import RunResult, run_experiment
-from twin.scenario import Scenario, parse_scenario
+from twin.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def scenario(text: str, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
-    """A scenario from indented YAML text written inside a test."""
-    return parse_scenario(textwrap.dedent(text), source="test.yaml", overrides=list(overrides))
+    """A scenario from indented YAML text written inside a test, loaded as a user's would be
+    (its controller made ready, so its errors come here)."""
+    return twin.loads(textwrap.dedent(text), source="test.yaml", set=list(overrides))
 
 
 def run(text: str, overrides: list[str] | tuple[str, ...] = ()) -> RunResult:

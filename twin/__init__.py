@@ -1,3 +1,113 @@
-"""twin: a digital twin and virtual-commissioning simulator for production lines."""
+"""twin: a digital twin and virtual-commissioning simulator for production lines.
+
+The façade a script or notebook starts from — the command line and the web app use it too:
+
+    import twin
+    scenario = twin.load("scenarios/bottling_line.yaml", set=["table.capacity=50"])
+    result = twin.run(scenario, replications=5, seed=7)
+    result.kpis["throughput_per_hour"].ci95          # (lo, hi)
+    replay = twin.open_run(result.run_id)
+    replay.state_at(3600.0).state_of("filler")
+
+The layers beneath stay reachable: ``twin.scenario`` (the data), ``twin.plant`` (one
+replication composed), ``twin.experiment`` (replications), ``twin.record`` (the run store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # the engine loads only when a function below is called
+    from twin.experiment import Progress, RunResult
+    from twin.record import RunStore
+    from twin.record.replay import Replay
+    from twin.scenario import Scenario
+
+__all__ = ["__version__", "load", "loads", "open_run", "run"]
+
+
+def load(path: str | Path, set: Sequence[str] = ()) -> Scenario:
+    """The scenario file at ``path``, checked, with ``set`` overrides (``"m1.capacity=2"``).
+
+    Its controller is made ready once here (a PLC program compiled, a Python controller
+    imported) so that every error — of the file, an override or the program — comes now, as a
+    ``ScenarioError`` naming the file and line; ``scenario.warnings`` lists what is doubtful
+    but runs.
+    """
+    from twin.scenario import load_scenario
+
+    return _ready(load_scenario(path, list(set)))
+
+
+def loads(text: str, *, source: str = "<string>", set: Sequence[str] = ()) -> Scenario:
+    """Like ``load``, from scenario text (``source`` names it in messages; a controller's
+    program is looked for next to it)."""
+    from twin.scenario import parse_scenario
+
+    return _ready(parse_scenario(text, source=source, overrides=list(set)))
+
+
+def _ready(scenario: Scenario) -> Scenario:
+    import dataclasses
+
+    from twin.plant.controls import prepare_controls
+
+    controls = prepare_controls(scenario)
+    if controls is None or not controls.warnings:
+        return scenario
+    return dataclasses.replace(scenario, warnings=controls.warnings)
+
+
+def run(
+    scenario: Scenario,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    horizon: str | float | None = None,
+    record: bool = True,
+    store: RunStore | str | Path | None = None,
+    fidelity: str | None = None,
+    label: str | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> RunResult:
+    """Run every replication of ``scenario`` and return its KPIs (``result.kpis[name]`` has
+    ``mean``, ``ci95`` and ``values``), element figures and ``run_id``.
+
+    ``replications``, ``seed`` and ``horizon`` override the scenario's run settings (and are
+    recorded as overrides, like ``--set run.seed=7``). With ``record`` (the default) the run
+    goes into ``store`` — a ``RunStore``, a folder, or ``$TWIN_STORE`` / ``./twin-runs``.
+    ``fidelity`` is ``"physics"`` or ``"timed"`` for every element.
+    """
+    from twin.experiment import run_experiment
+    from twin.record import RunStore
+
+    settings = [
+        f"run.{name}={value}"
+        for name, value in (("replications", replications), ("seed", seed), ("horizon", horizon))
+        if value is not None
+    ]
+    if settings:
+        scenario = loads(
+            scenario.text, source=scenario.source, set=[*scenario.overrides, *settings]
+        )
+    run_store = None
+    if record:
+        run_store = store if isinstance(store, RunStore) else RunStore(store)
+    return run_experiment(
+        scenario, store=run_store, fidelity=fidelity, label=label, on_progress=on_progress
+    )
+
+
+def open_run(
+    run_id: str, replication: int = 0, *, store: RunStore | str | Path | None = None
+) -> Replay:
+    """A recorded run's replication, for replay: ``state_at(t)`` and ``events(t0, t1)``.
+    ``run_id`` may be its first 4 or more digits."""
+    from twin.record.replay import Replay
+    from twin.record.store import default_folder
+
+    return Replay(store if store is not None else default_folder(), run_id, replication)

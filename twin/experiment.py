@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from twin.hints import deadlock_hints
 from twin.line import ReplicationResult
 from twin.plant.build import build, check_plant
+from twin.plant.controls import prepare_controls
 from twin.record import RunStore
 from twin.record.plain import json_safe
 from twin.record.summary import element_means, kpi_estimates
@@ -139,7 +140,9 @@ def run_experiment(
     told how far the run has come, about 200 times per replication and at the end of each;
     results are the same with it as without.
     """
-    check_plant(scenario, fidelity)
+    # The controller is readied once (a PLC program compiled) for every replication.
+    controls = prepare_controls(scenario)
+    check_plant(scenario, fidelity, controls)
     run = scenario.run
     writer = (
         None
@@ -175,7 +178,9 @@ def run_experiment(
                 )
 
             observer = writer.recorder(replication) if writer is not None else None
-            plant = build(scenario, replication, observer=observer, fidelity=fidelity)
+            plant = build(
+                scenario, replication, observer=observer, fidelity=fidelity, controls=controls
+            )
             result = plant.run(report if on_progress is not None else None)
             results.append(result)
             if writer is not None:

@@ -17,7 +17,7 @@ from twin import __version__
 from twin.cli.common import StoreOption, console_for, fail, open_store
 from twin.cli.runs import runs_app
 from twin.errors import ScenarioError, TwinError
-from twin.scenario import Scenario, load_scenario
+from twin.scenario import Scenario
 from twin.units import format_duration
 
 app = typer.Typer(
@@ -71,8 +71,10 @@ def _placed(
 
 def _load(path: Path, settings: list[str], flags: dict[str, str] | None = None) -> Scenario:
     """Load a scenario; ``flags`` maps settings made from options back to how they were typed."""
+    import twin
+
     try:
-        return load_scenario(path, settings)
+        return twin.load(path, settings)
     except ScenarioError as error:
         fail(_placed(error, None, flags or {}))
     except TwinError as error:  # a controller program that does not compile
@@ -196,19 +198,20 @@ def _run(
             flags[settings[-1]] = f"--{name} {value}"
     loaded = _load(scenario, settings, flags)
     # Imported here so that `twin validate` and `--help` need not load the engine.
+    import twin
     from twin.cli.progress import ProgressBar
-    from twin.experiment import run_experiment
 
     console = console_for(stderr=json_path is not None and str(json_path) == "-")
     run_store = None if no_record else open_store(store)
-    # run_experiment builds the plant once to check it before it records anything.
+    # twin.run builds the plant once to check it before it records anything.
     progress = ProgressBar(loaded.name, Console(stderr=True))
     # Only a terminal shows a bar; elsewhere the run goes without it (and without the looks).
     shown = progress.shown
     try:
         with progress if shown else contextlib.nullcontext():
-            result = run_experiment(
+            result = twin.run(
                 loaded,
+                record=run_store is not None,
                 store=run_store,
                 fidelity=fidelity,
                 on_progress=progress if shown else None,

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from twin.control.tags import Tag, TagError, TagTable
 from twin.control.watch import check_watch_list, loggable, plc_watchers, python_watchers
 from twin.errors import TwinError
 from twin.faults import RunFault
+from twin.scenario.tags import Tag, TagError, TagTable
 
 INTEGER_TYPES = {
     "SINT",

@@ -12,33 +12,59 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Protocol
 
-from twin.control.tags import TagTable
 from twin.faults import RunFault
+from twin.observer import Observer
+from twin.scenario.tags import Tag, TagTable
+
+
+class PlantIO(Protocol):
+    """The plant's side of the tags: what the scan cycle reads and writes through."""
+
+    def read(self, tag: Tag) -> bool | int | float:
+        """A sensor's value now."""
+
+    def write(self, tag: Tag, value: bool | int | float) -> None:
+        """Set an actuator."""
+
+
+class Controller(Protocol):
+    """What a scan cycle drives: sensors in and actuators out by tag name, once a scan."""
+
+    fault: RunFault | None
+    watch: tuple[str, ...]  # the variables whose values go to the log, like tags
+
+    def scan(self, time_s: float, inputs: dict) -> dict | None:
+        """One scan at ``time_s``; None when the controller stopped (``fault`` says why)."""
+
+    def read_watch(self) -> list | None:
+        """The watched values now, in the watch list's order; None when reading one faulted
+        the controller."""
 
 
 class ScanCycle:
-    """Drives ``controller`` every ``cycle_s`` through ``read(tag)`` and ``write(tag, value)``
-    — the plant's side of each tag, given by the composer of the run."""
+    """Drives ``controller`` every ``cycle_s`` through ``io`` — the plant's side of each tag,
+    given by the composer of the run."""
 
     def __init__(
         self,
         env,
-        controller,
+        controller: Controller,
         table: TagTable,
         *,
         cycle_s: float,
-        read: Callable,
-        write: Callable,
-        observer=None,
+        io: PlantIO,
+        observer: Observer | None = None,
         estop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.env = env
         self.controller = controller
         self.table = table
         self.cycle_s = cycle_s
-        self._read = read
-        self._write = write
+        self.io = io
+        self._read = io.read
+        self._write = io.write
         self._estop = estop
         self._emit_tag = observer.tag if observer is not None else None
         self._emit_event = observer.event if observer is not None else None
@@ -49,7 +75,7 @@ class ScanCycle:
         self.applied: dict[str, object] = {}  # what the plant's actuators were last set to
         self._process = None
         # The controller's watched variables go to the log only: nothing to read without one.
-        self.watch: tuple[str, ...] = getattr(controller, "watch", ()) if self._emit_tag else ()
+        self.watch: tuple[str, ...] = controller.watch if self._emit_tag else ()
         self.watched: list = []  # their values as last logged
 
     def start(self) -> None:

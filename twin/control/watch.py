@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 
 from twin.control.st.errors import PlcIoError
-from twin.control.tags import TagError, TagTable
+from twin.scenario.tags import TagError, TagTable
 
 _PYTHON_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[-?\d+\])*")
 _PYTHON_STEP = re.compile(r"\.([A-Za-z_]\w*)|\[(-?\d+)\]")

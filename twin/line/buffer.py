@@ -37,12 +37,11 @@ class Buffer(Element):
             # A hand-over point has room exactly when a target has: pass the wish on to them.
             self.relay_room_of_targets()
 
-    def signal(self, name: str):
-        if name == "level":
-            return len(self.queue)
-        if name == "full":
-            return len(self.queue) >= self.capacity
-        return super().signal(name)
+    def sense_level(self) -> int:
+        return len(self.queue)
+
+    def sense_full(self) -> bool:
+        return len(self.queue) >= self.capacity
 
     def accept(self, part) -> None:
         self.queue.append(part)

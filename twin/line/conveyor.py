@@ -167,32 +167,29 @@ class Conveyor(Element):
 
     # Signals ----------------------------------------------------------------------------------
 
-    def signal(self, name: str):
-        physical = self.physical
-        if name == "run":
-            return self.running
-        if physical is not None:
-            return physical.sensor(name)
-        if name == "entry":
-            return self._entry_taken()
-        if name == "exit":
-            return self.at_exit
-        return super().signal(name)
+    def sensor(self, name: str):
+        # A physics belt's light barriers (its own and the scenario's) are the belt's sensors.
+        if self.physical is not None:
+            physical = self.physical
+            return lambda: physical.sensor(name)
+        return super().sensor(name)
 
-    def command(self, name: str, value) -> None:
+    def sense_entry(self) -> bool:
+        return self._entry_taken()
+
+    def sense_exit(self) -> bool:
+        return self.at_exit
+
+    def act_reverse(self, value) -> None:
+        if self.physical is not None:  # timed belts have no reverse (refused at load)
+            self.physical.set_reverse(bool(value))
+
+    def act_run(self, value) -> None:
         value = bool(value)
-        if self.physical is not None and name in ("run", "reverse"):
-            if name == "run":
-                self.running = value
-                self.physical.set_running(value)
-                self._show_standing()
-            else:
-                self.physical.set_reverse(value)
-            return
-        if name == "reverse":
-            return  # validated away for timed belts; kept harmless
-        if name != "run":
-            super().command(name, value)
+        if self.physical is not None:
+            self.running = value
+            self.physical.set_running(value)
+            self._show_standing()
             return
         if value == self.running:
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from twin.line.states import BLOCKED, StateClock
@@ -142,15 +143,24 @@ class Element:
             element.wait_for_room(waiter)
         return done
 
-    # Signals (see twin.scenario.signals for what each element type offers) ------------------
+    # Signals -------------------------------------------------------------------------------
+    # What signals each element type has is declared once, in twin.scenario.signals; an
+    # element implements each sensor as ``sense_<name>()`` and each actuator as
+    # ``act_<name>(value)``, and the plant resolves them once, when it wires the tags.
 
-    def signal(self, name: str):
-        """The present value of one of the element's signals."""
-        raise KeyError(f"{self.id} has no signal {name!r}")
+    def sensor(self, name: str) -> Callable[[], bool | int | float]:
+        """What reads one of the element's sensors."""
+        reader = getattr(self, f"sense_{name}", None)
+        if reader is None:
+            raise KeyError(f"{self.kind} {self.id!r} has no sensor {name!r}")
+        return reader
 
-    def command(self, name: str, value) -> None:
-        """A controller sets one of the element's actuator signals."""
-        raise KeyError(f"{self.id} has no actuator signal {name!r}")
+    def actuator(self, name: str) -> Callable[[bool | int | float], None]:
+        """What sets one of the element's actuators (a controller's write)."""
+        writer = getattr(self, f"act_{name}", None)
+        if writer is None:
+            raise KeyError(f"{self.kind} {self.id!r} has no actuator {name!r}")
+        return writer
 
     def activity(self) -> list[StateClock]:
         """The clocks of the places whose active periods make the element a bottleneck

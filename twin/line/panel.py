@@ -63,11 +63,18 @@ class Panel:
     def estop_pressed(self) -> bool:
         return self.values.get("estop", False)
 
-    def signal(self, name: str):
-        return self.values[name]
+    def sensor(self, name: str):
+        """What reads a button, switch or the e-stop."""
+        values = self.values
+        return lambda: values[name]
 
-    def command(self, name: str, value) -> None:
-        self.values[name] = bool(value)
+    def actuator(self, name: str):
+        """What lights a lamp or a stack light segment."""
+
+        def light(value) -> None:
+            self.values[name] = bool(value)
+
+        return light
 
     def reset_statistics(self) -> None:
         pass

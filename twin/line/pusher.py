@@ -36,20 +36,13 @@ class Pusher(Element):
             return
         self.hand_over(part, target)
 
-    def signal(self, name: str):
-        physical = self.physical
-        if name == "extend":
-            return physical.extend()
-        if name == "extended":
-            return physical.extended()
-        if name == "retracted":
-            return physical.retracted()
-        return super().signal(name)
+    def sense_extended(self) -> bool:
+        return self.physical.extended()
 
-    def command(self, name: str, value) -> None:
-        if name != "extend":
-            super().command(name, value)
-            return
+    def sense_retracted(self) -> bool:
+        return self.physical.retracted()
+
+    def act_extend(self, value) -> None:
         self.physical.set_extend(bool(value))
 
     def statistics(self, elapsed_s: float) -> dict:

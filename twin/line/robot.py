@@ -57,26 +57,18 @@ class Robot(Station):
 
     # Signals ----------------------------------------------------------------------------------
 
-    def signal(self, name: str):
-        if name == "busy":
-            return self.parts_inside > 0
-        if name == "holding":
-            if self.cell is not None:  # a physics robot: from grip to release
-                return self.cell.holding()
-            return any(p.clock.state == WORKING for p in self.places)
-        if name == "done":
-            return self.done
-        if name == "program":
-            return self.program
-        return super().signal(name)
+    def sense_busy(self) -> bool:
+        return self.parts_inside > 0
 
-    def command(self, name: str, value) -> None:
-        if name == "program":
-            self._select_program(int(value))
-            return
-        if name != "start":
-            super().command(name, value)
-            return
+    def sense_holding(self) -> bool:
+        if self.cell is not None:  # a physics robot: from grip to release
+            return self.cell.holding()
+        return any(p.clock.state == WORKING for p in self.places)
+
+    def sense_done(self) -> bool:
+        return self.done
+
+    def act_start(self, value) -> None:
         if self.start_command.rises(value):
             self.armed = True
             self.done = False
@@ -84,9 +76,10 @@ class Robot(Station):
         elif not value:
             self.done = False
 
-    def _select_program(self, program: int) -> None:
+    def act_program(self, value) -> None:
         """Program n places on the n-th target of the flow; 0 (or a number with no target)
         goes back to the flow's own rule."""
+        program = int(value)
         if self._flow_router is None:
             self._flow_router = self.router
         targets = self._flow_router.watch()

@@ -26,10 +26,8 @@ class Sink(Element):
             self.by_type[part.type] = self.by_type.get(part.type, 0) + 1
         self.line.part_left(part)
 
-    def signal(self, name: str):
-        if name == "count":
-            return self.count
-        return super().signal(name)
+    def sense_count(self) -> int:
+        return self.count
 
     def reset_statistics(self) -> None:
         super().reset_statistics()

@@ -96,19 +96,13 @@ class Source(Element):
 
     # Signals ----------------------------------------------------------------------------------
 
-    def signal(self, name: str):
-        if name == "blocked":
-            return self.clock.state == BLOCKED
-        if name == "count":
-            return self.created
-        if name == "release":
-            return self.release_command.level
-        return super().signal(name)
+    def sense_blocked(self) -> bool:
+        return self.clock.state == BLOCKED
 
-    def command(self, name: str, value) -> None:
-        if name != "release":
-            super().command(name, value)
-            return
+    def sense_count(self) -> int:
+        return self.created
+
+    def act_release(self, value) -> None:
         rising = self.release_command.rises(value)
         # A release while the last part still waits for room is not counted (no queue of
         # releases): `blocked` tells the controller to wait.

@@ -167,25 +167,22 @@ class Station(Element):
 
     # Signals ----------------------------------------------------------------------------------
 
-    def signal(self, name: str):
-        if name == "part_present":
-            return self.parts_inside > 0
-        if name == "busy":
-            return any(p.clock.state in (WORKING, SETUP, DOWN) for p in self.places)
-        if name == "done":
-            return any(p.clock.state == BLOCKED for p in self.places)
-        if name == "fault":
-            return any(p.clock.state == DOWN for p in self.places)
-        if name == "count":
-            return self.parts_finished
-        if name == "start":
-            return self.start_command.level
-        return super().signal(name)
+    def sense_part_present(self) -> bool:
+        return self.parts_inside > 0
 
-    def command(self, name: str, value) -> None:
-        if name != "start":
-            super().command(name, value)
-            return
+    def sense_busy(self) -> bool:
+        return any(p.clock.state in (WORKING, SETUP, DOWN) for p in self.places)
+
+    def sense_done(self) -> bool:
+        return any(p.clock.state == BLOCKED for p in self.places)
+
+    def sense_fault(self) -> bool:
+        return any(p.clock.state == DOWN for p in self.places)
+
+    def sense_count(self) -> int:
+        return self.parts_finished
+
+    def act_start(self, value) -> None:
         if self.start_command.rises(value) and self.start_waiting:
             self.start_waiting.popleft().succeed()
 

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 from twin.errors import ScenarioError
 from twin.line import Line, ReplicationResult
 from twin.line.performers import Performers
+from twin.observer import Observer
 from twin.plant.clock import Clock
 from twin.scenario import Scenario
 
 if TYPE_CHECKING:  # loaded only by runs that need them
     from twin.control.scan import ScanCycle
     from twin.physics import World
+    from twin.plant.controls import Controls
 
 FIDELITIES = ("physics", "timed")
 DEFAULT_PART_TYPE = "box"
@@ -91,15 +93,20 @@ def build(
     scenario: Scenario,
     replication: int = 0,
     *,
-    observer=None,
+    observer: Observer | None = None,
     fidelity: str | None = None,
+    controls: Controls | None = None,
 ) -> Plant:
-    """The models of one replication, wired together and ready to run."""
+    """The models of one replication, wired together and ready to run. ``controls`` is the
+    scenario's controller made ready for the run (see ``prepare_controls``); without it, it
+    is made ready here."""
+    if scenario.control is not None and controls is None:
+        controls = _prepare(scenario)
     physical = physics_elements(scenario, fidelity)
     if not physical:
         clock = Clock()
         line = Line(scenario, replication=replication, env=clock.env, observer=observer)
-        return Plant(line, clock, scan=_attach_controller(scenario, line, observer))
+        return Plant(line, clock, scan=_attach(controls, line, observer))
     # Imported here: a planner's timed run never loads PyBullet.
     from twin.physics import World
     from twin.plant.belt_cell import BeltCell
@@ -177,42 +184,26 @@ def build(
             observer=observer,
             performers=performers,
         )
-        scan = _attach_controller(scenario, line, observer)
+        scan = _attach(controls, line, observer)
     except Exception:
         world.close()
         raise
     return Plant(line, clock, world, performers, scan)
 
 
-def _attach_controller(scenario: Scenario, line: Line, observer):
-    """The scan cycle of a controlled scenario, wired to the line's element signals."""
-    control = scenario.control
-    if control is None:
+def _prepare(scenario: Scenario) -> Controls | None:
+    from twin.plant.controls import prepare_controls  # a planner's run never loads control
+
+    return prepare_controls(scenario)
+
+
+def _attach(controls: Controls | None, line: Line, observer: Observer | None):
+    """The scan cycle of a controlled scenario (None without a controller)."""
+    if controls is None:
         return None
-    from twin.control.scan import ScanCycle
+    from twin.plant.controls import attach_controller
 
-    elements = line.elements
-    convert = {"bool": bool, "float32": float}
-
-    def read(tag):
-        return convert.get(tag.type, int)(elements[tag.element_id].signal(tag.signal))
-
-    def write(tag, value) -> None:
-        elements[tag.element_id].command(tag.signal, value)
-
-    scan = ScanCycle(
-        line.env,
-        scenario.controller(),
-        scenario.tags,
-        cycle_s=control.cycle_s,
-        read=read,
-        write=write,
-        observer=observer,
-        estop=lambda: line.estop_pressed,
-    )
-    line.estop_listeners.append(lambda: scan.hold_safe() if line.estop_pressed else None)
-    scan.start()
-    return scan
+    return attach_controller(controls, line, observer)
 
 
 def _part_types(scenario: Scenario) -> dict:
@@ -253,10 +244,12 @@ def _source_part(scenario: Scenario) -> str:
     return DEFAULT_PART_TYPE
 
 
-def check_plant(scenario: Scenario, fidelity: str | None = None) -> None:
+def check_plant(
+    scenario: Scenario, fidelity: str | None = None, controls: Controls | None = None
+) -> None:
     """Build a replication and throw it away: what only building finds — a robot's point out
     of its reach, a robot without a cycle in a timed run — is found before anything runs.
 
     Errors are ``ScenarioError`` naming the field (``scenario.locate`` places them).
     """
-    build(scenario, fidelity=fidelity).close()
+    build(scenario, fidelity=fidelity, controls=controls).close()

@@ -26,6 +26,9 @@ from twin.scenario.schema import (
     and_list,
     dotted,
 )
+from twin.scenario.schema.control import ControlSpec
+from twin.scenario.schema.elements import ElementSpec, PartTypeSpec
+from twin.scenario.tags import TagError, TagTable
 
 
 @dataclass(frozen=True)
@@ -102,21 +105,19 @@ class Scenario:
 
     name: str
     run: RunSettings
-    elements: dict[str, Any]
+    elements: dict[str, ElementSpec]
     routes: dict[str, Route]
     text: str
     source: str = "<string>"
     overrides: tuple[str, ...] = ()
     description: str | None = None
     sha256: str = field(default="")
-    parts: dict[str, Any] = field(default_factory=dict)
-    control: Any = None  # the control section (a ControlSpec), for a controlled scenario
-    # Made from the control section once, at load: its tag table, and what makes a fresh
-    # controller for each replication (the PLC program compiled only once).
-    tags: Any = None
-    controller: Any = field(default=None, compare=False)
-    # What the load found worth a warning though the scenario runs (e.g. a PLC input no
-    # tag feeds), one sentence each starting with its file:line.
+    parts: dict[str, PartTypeSpec] = field(default_factory=dict)
+    control: ControlSpec | None = None  # the control section of a controlled scenario
+    tags: TagTable | None = None  # its tag table, checked as a whole against the elements
+    # What loading found worth a warning though the scenario runs (e.g. a PLC input no tag
+    # feeds), one sentence each starting with its file:line. Filled in by ``twin.load``,
+    # which also readies the controller (the scenario itself holds data only).
     warnings: tuple[str, ...] = ()
     origins: Origins | None = field(default=None, compare=False, repr=False)
 
@@ -196,16 +197,16 @@ def parse_scenario(
                 path=dotted(key),
                 where=where(key),
             )
-    tags = controller = None
-    warnings: tuple[str, ...] = ()
+    tags = None
     if spec.control is not None:
-        tags, controller, warnings = _load_control(spec, source, where)
+        try:
+            tags = TagTable.from_spec(spec.control, spec.elements)
+        except TagError as exc:
+            raise ScenarioError(exc.message, path=dotted(exc.key), where=where(exc.key)) from None
     return Scenario(
         origins=origins,
         control=spec.control,
         tags=tags,
-        controller=controller,
-        warnings=warnings,
         parts=dict(spec.parts),
         name=spec.name,
         description=spec.description,
@@ -217,22 +218,6 @@ def parse_scenario(
         overrides=tuple(overrides),
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
-
-
-def _load_control(spec: ScenarioSpec, source: str, where: Callable[[Key], str]):
-    """The tag table, checked as a whole, the controller factory it binds to (a PLC program
-    is compiled here, so its errors come at load time) and the load's warnings."""
-    # Imported here: a planner's scenario without a controller never loads the control layer.
-    from twin.control.controllers import load_controller
-    from twin.control.tags import TagError, TagTable
-
-    base_dir = Path(source).parent if source != "<string>" else Path.cwd()
-    try:
-        table = TagTable.from_spec(spec.control, spec.elements)
-        loaded = load_controller(spec.control, table, base_dir)
-        return table, loaded.make, loaded.warnings
-    except TagError as exc:
-        raise ScenarioError(exc.message, path=dotted(exc.key), where=where(exc.key)) from None
 
 
 def _read_yaml(text: str, source: str) -> tuple[dict, dict[Key, int]]:

@@ -1,0 +1,63 @@
+"""The controller of a controlled scenario: made ready once for a run, and wired to each
+replication's plant through an I/O image and a scan cycle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from twin.control.controllers import load_controller
+from twin.control.scan import Controller, ScanCycle
+from twin.errors import ScenarioError
+from twin.line import Line
+from twin.observer import Observer
+from twin.plant.io import IOImage
+from twin.scenario import Scenario
+from twin.scenario.schema import dotted
+from twin.scenario.tags import TagError, TagTable
+
+
+@dataclass(frozen=True)
+class Controls:
+    """What a control section gives once it is loaded: its tag table and cycle, a fresh
+    controller for each replication (a PLC program is compiled only once), and what loading
+    found worth a warning."""
+
+    table: TagTable
+    cycle_s: float
+    make: Callable[[], Controller]
+    warnings: tuple[str, ...] = ()
+
+
+def prepare_controls(scenario: Scenario) -> Controls | None:
+    """The scenario's controller, ready to make: its PLC program compiled (or its Python class
+    imported) and checked against the tag table and the watch list. A problem is placed in
+    the scenario file like any scenario error. None for a scenario with no control section."""
+    control, table = scenario.control, scenario.tags
+    if control is None or table is None:
+        return None
+    source = scenario.source
+    base_dir = Path(source).parent if source != "<string>" else Path.cwd()
+    try:
+        loaded = load_controller(control, table, base_dir)
+    except TagError as error:
+        raise scenario.locate(ScenarioError(error.message, path=dotted(error.key))) from None
+    return Controls(table, control.cycle_s, loaded.make, loaded.warnings)
+
+
+def attach_controller(controls: Controls, line: Line, observer: Observer | None) -> ScanCycle:
+    """A scan cycle driving a fresh controller, wired to the line's elements by tag, with the
+    e-stop of the line's panels holding what moves."""
+    scan = ScanCycle(
+        line.env,
+        controls.make(),
+        controls.table,
+        cycle_s=controls.cycle_s,
+        io=IOImage(controls.table, line.elements),
+        observer=observer,
+        estop=lambda: line.estop_pressed,
+    )
+    line.estop_listeners.append(lambda: scan.hold_safe() if line.estop_pressed else None)
+    scan.start()
+    return scan
