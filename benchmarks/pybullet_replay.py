@@ -39,7 +39,7 @@ TWIN_MODULES = (
     "twin.physics.robot.kinematics",
     "twin.physics.robot.pick_place",
     "twin.physics.sensors",
-    "twin.physics.conveyor",
+    "twin.physics.belt",
     "twin.physics.actuators",
     "twin.plant.bodies",
     "twin.plant.belt_cell",

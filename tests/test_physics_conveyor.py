@@ -15,8 +15,8 @@ import pybullet as p
 import pytest
 
 from twin.physics import PartType, PhysicsError, World
-from twin.physics.actuators import Pusher
-from twin.physics.conveyor import Belt
+from twin.physics.actuators import Paddle
+from twin.physics.belt import Belt
 from twin.physics.sensors import LightBarrier, PartPresent
 
 BOX = PartType(size_m=(0.1, 0.1, 0.1), mass_kg=0.5, friction=0.8)
@@ -167,7 +167,7 @@ def test_a_pusher_sweeps_a_box_off_the_belt_into_a_chute(world):
     # edge callback) stops the belt and extends the pusher, which sits beside the belt in a gap
     # of the guides and pushes across it into a chute on the far side.
     belt = Belt(world, "belt", length_m=3.0, start_m=(0.0, 0.0, TOP_M), guide_gaps_m=[(1.3, 1.7)])
-    pusher = Pusher(world, "sorter.pusher", belt.point_m(1.5, -0.21, 0.045), yaw_rad=math.pi / 2)
+    pusher = Paddle(world, "sorter.pusher", belt.point_m(1.5, -0.21, 0.045), yaw_rad=math.pi / 2)
     chute = world.load("chute.urdf", belt.point_m(1.5, 0.205, -TOP_M), _yaw(math.pi / 2))
     present = PartPresent(world, "sorter.present", belt.point_m(1.55, 0.0, 0.0))
     box = put(world, belt, 0.5)
@@ -224,7 +224,7 @@ def _accumulate_and_push(first_along_m: float) -> str:
             guide_gaps_m=[(0.8, 1.2)],
         )
         boxes = [put(world, belt, along) for along in (first_along_m, 0.7, 0.3)]
-        pusher = Pusher(world, "pusher", belt.point_m(1.0, -0.21, 0.045), yaw_rad=math.pi / 2)
+        pusher = Paddle(world, "pusher", belt.point_m(1.0, -0.21, 0.045), yaw_rad=math.pi / 2)
         world.step(120)
         pusher.extend()
         world.step(600)
@@ -265,4 +265,4 @@ def test_bad_geometry_is_refused_with_the_fix(world):
     with pytest.raises(PhysicsError, match=r"guide_gaps_m: \(1.5, 2.5\)"):
         Belt(world, "belt", length_m=2.0, guide_gaps_m=[(1.5, 2.5)])
     with pytest.raises(PhysicsError, match=r"p.stroke_m: 0.5 .* <= 0.4 m"):
-        Pusher(world, "p", (0.0, 0.0, 1.0), stroke_m=0.5)
+        Paddle(world, "p", (0.0, 0.0, 1.0), stroke_m=0.5)

@@ -9,7 +9,7 @@ import re
 import pybullet as p
 import pytest
 
-from twin.physics.robot import ParallelGripper, PickAndPlace, Robot
+from twin.physics.robot import Arm, ParallelGripper, PickAndPlace
 from twin.physics.world import PartType, PhysicsError, World
 
 # A static table (mass 0 makes Bullet treat the body as fixed), 20 cm high, in front of the robot.
@@ -36,7 +36,7 @@ def cell():
         worlds.append(world)
         world.add_part(TABLE, (table_x_m, 0.0, TABLE_TOP_M / 2))
         box = world.add_part(BOX, pick_m)
-        robot = Robot(world, "cell.robot", model, joint_speed_rad_s=speed_rad_s, gripper=gripper)
+        robot = Arm(world, "cell.robot", model, joint_speed_rad_s=speed_rad_s, gripper=gripper)
         return world, robot, box
 
     yield make
@@ -233,13 +233,13 @@ def test_other_arms_do_a_pick_and_place_too(cell, model, table_x_m, pick_m, plac
 def test_bad_robot_settings_are_refused_with_the_fix():
     world = World()
     with pytest.raises(PhysicsError, match="robot model 'ur5' is not known; use one of kuka_iiwa"):
-        Robot(world, "cell.robot", "ur5")
+        Arm(world, "cell.robot", "ur5")
     with pytest.raises(PhysicsError, match="joint speed 0 rad/s is not allowed"):
-        Robot(world, "cell.robot", joint_speed_rad_s=0)
+        Arm(world, "cell.robot", joint_speed_rad_s=0)
     with pytest.raises(PhysicsError, match="gripper 'magnet' is not known; use one of suction"):
-        Robot(world, "cell.robot", gripper="magnet")
+        Arm(world, "cell.robot", gripper="magnet")
     with pytest.raises(PhysicsError, match="gripper 'parallel' does not fit model 'franka_panda'"):
-        Robot(world, "cell.robot", "franka_panda", gripper="parallel")
+        Arm(world, "cell.robot", "franka_panda", gripper="parallel")
     world.close()
 
 

@@ -2,6 +2,6 @@
 
 # world first: it imports PyBullet quietly, before any other module imports it.
 from twin.physics.world import PartType, PhysicsError, World  # isort: skip
-from twin.physics.robot import PickAndPlace, Robot
+from twin.physics.robot import Arm, PickAndPlace
 
-__all__ = ["PartType", "PhysicsError", "PickAndPlace", "Robot", "World"]
+__all__ = ["Arm", "PartType", "PhysicsError", "PickAndPlace", "World"]

@@ -22,7 +22,7 @@ SETTLED_M_PER_S = 0.001
 POSITION_GAIN = 0.3
 
 
-class Pusher:
+class Paddle:
     """A pusher from ``pusher.urdf``: a fixed housing and a paddle on a prismatic joint.
 
     ``base_m`` is where the centre of the paddle's front face is when retracted; the paddle

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from twin.physics import PartType, World
-from twin.physics.conveyor import STOPPER_THICKNESS_M, Belt
+from twin.physics.belt import STOPPER_THICKNESS_M, Belt
 from twin.physics.sensors import LightBarrier
 from twin.plant.bodies import PartBodies
 from twin.plant.cell import Cell

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 
 from twin.physics import World
-from twin.physics.actuators import Pusher
+from twin.physics.actuators import Paddle
 from twin.plant.cell import Cell
 from twin.plant.clock import Clock
 
@@ -52,7 +52,7 @@ class PusherCell(Cell):
         self._far_side = -side
         edge_m = belt.width_m / 2 + EDGE_CLEARANCE_M
         push_yaw = belt.yaw_rad + (math.pi / 2 if side < 0 else -math.pi / 2)
-        self.pusher = Pusher(
+        self.pusher = Paddle(
             world,
             element_id,
             belt.point_m(spec.at_m, side * edge_m, PADDLE_HEIGHT_M),

@@ -13,7 +13,7 @@ import math
 from twin.errors import ScenarioError
 from twin.line.station import LOST
 from twin.physics import PartType, PhysicsError, World
-from twin.physics.robot import PickAndPlace, Robot
+from twin.physics.robot import Arm, PickAndPlace
 from twin.plant.bodies import PartBodies
 from twin.plant.cell import Cell
 from twin.plant.clock import Clock
@@ -60,7 +60,7 @@ class RobotCell(Cell):
         self.pick_m = pick_centre_m or _centre(spec.pick, half_height_m, element_id, "pick")
         self.place_m = place_centre_m or _centre(spec.place, half_height_m, element_id, "place")
         try:
-            self.robot = Robot(
+            self.robot = Arm(
                 world,
                 element_id,
                 spec.model,

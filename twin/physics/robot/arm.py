@@ -22,7 +22,7 @@ POSITION_GAIN = 0.3
 VELOCITY_GAIN = 1.0
 
 
-class Robot:
+class Arm:
     """An industrial arm in the world: IK motions at a joint speed limit, and a gripper."""
 
     def __init__(

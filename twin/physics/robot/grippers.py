@@ -10,7 +10,7 @@ import pybullet as p
 from twin.physics.robot.models import format_position
 
 if TYPE_CHECKING:
-    from twin.physics.robot.arm import Robot
+    from twin.physics.robot.arm import Arm
 
 GRIP_DISTANCE_M = 0.03
 
@@ -23,7 +23,7 @@ class SuctionGripper:
 
     body = None  # no body of its own: the cup is part of the arm's tool link
 
-    def __init__(self, robot: Robot) -> None:
+    def __init__(self, robot: Arm) -> None:
         self._robot = robot
         self._constraint: int | None = None
         self.held: int | None = None
@@ -120,7 +120,7 @@ class ParallelGripper:
     # A part must leave this much room between it and each open finger to be gripped.
     CLEARANCE_M = 0.005
 
-    def __init__(self, robot: Robot) -> None:
+    def __init__(self, robot: Arm) -> None:
         self._robot = robot
         world, client = robot.world, robot.world.client
         flange_m = robot.arm.flange_m

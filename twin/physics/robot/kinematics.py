@@ -11,7 +11,7 @@ from twin.physics.robot.models import format_position
 from twin.physics.world import FLOOR_Z_M, PhysicsError
 
 if TYPE_CHECKING:
-    from twin.physics.robot.arm import Robot
+    from twin.physics.robot.arm import Arm
 
 REACH_TOLERANCE_M = 0.01
 IK_ROUNDS = 4
@@ -24,7 +24,7 @@ class Kinematics:
     """Joint angles that put a robot's tool, pointing down, on a point, each solved once, and
     whether the tool gets there at all."""
 
-    def __init__(self, robot: Robot, lower_rad, upper_rad, prismatic) -> None:
+    def __init__(self, robot: Arm, lower_rad, upper_rad, prismatic) -> None:
         self._robot = robot
         self._lower_rad = lower_rad
         self._upper_rad = upper_rad

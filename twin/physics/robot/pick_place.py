@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pybullet as p
 
-from twin.physics.robot.arm import Robot
+from twin.physics.robot.arm import Arm
 from twin.physics.robot.models import format_position
 from twin.physics.world import PhysicsError
 
@@ -25,7 +25,7 @@ class PickAndPlace:
     STUCK_FACTOR = 3.0
     STUCK_MARGIN_S = 2.0
 
-    def __init__(self, robot: Robot, part_body: int, pick_m, place_m, clearance_m: float = 0.15):
+    def __init__(self, robot: Arm, part_body: int, pick_m, place_m, clearance_m: float = 0.15):
         if not clearance_m > 0:
             raise PhysicsError(
                 f"{robot.robot_id}: clearance {clearance_m} m is not allowed; give a height "
