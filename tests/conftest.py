@@ -15,7 +15,8 @@ import twin
 from twin.experiment import RunResult, run_experiment
 from twin.scenario import Scenario
 
-ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
 
 
 def scenario(text: str, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:

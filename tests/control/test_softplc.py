@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import TESTS
 
 from twin.control import PlcFault, SoftPLC, StError
 from twin.control.st.errors import PlcIoError
 
-SORTER = Path(__file__).parent / "st" / "sorter.st"
+SORTER = TESTS / "st" / "sorter.st"
 
 
 def test_sorter_starts_the_belt_and_pushes_a_long_part_after_its_travel_time():

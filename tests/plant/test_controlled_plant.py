@@ -4,10 +4,9 @@ and the emergency stop leave every actuator off."""
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
-from conftest import scenario
+from conftest import TESTS, scenario
 
 from twin.errors import ScenarioError
 from twin.experiment import run_experiment
@@ -15,7 +14,7 @@ from twin.plant.build import build
 from twin.record import RunStore
 from twin.record.replay import Replay
 
-LOGIC = Path(__file__).parent / "controllers" / "plant_logic.py"
+LOGIC = TESTS / "controllers" / "plant_logic.py"
 
 
 def controlled(body: str, controller: str, tags: str, cycle: str = "500ms") -> str:

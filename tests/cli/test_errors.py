@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import twin_commands
+from conftest import ROOT, twin_commands
 
 GOOD = """\
 name: Small line
@@ -23,7 +23,7 @@ flow:
   - feed -> m1 -> b1 -> done
 """
 
-ROBOT_CELL = (Path(__file__).parent.parent / "scenarios" / "robot_cell.yaml").read_text("utf-8")
+ROBOT_CELL = (ROOT / "scenarios" / "robot_cell.yaml").read_text("utf-8")
 FAR = "[5, 0, 0.8]"  # 5 m in front of the loader: far beyond a KUKA iiwa's reach
 # A timed robot between m1 and the buffer, on line 6, that has no cycle time.
 TIMED_ROBOT = GOOD.replace(

@@ -4,10 +4,9 @@ they cannot be."""
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
-from conftest import scenario, twin_commands
+from conftest import TESTS, scenario, twin_commands
 
 from twin.errors import ScenarioError
 from twin.experiment import run_experiment
@@ -15,7 +14,7 @@ from twin.plant.build import build
 from twin.record import RunStore
 from twin.record.replay import Replay
 
-LOGIC = Path(__file__).parent / "controllers" / "plant_logic.py"
+LOGIC = TESTS / "controllers" / "plant_logic.py"
 
 # A press that clamps a part 0.5 s after it arrived, then starts; it counts its clamps and
 # knows whether it is waiting for a part or pressing one.

@@ -4,14 +4,13 @@ most of the time is named, with the tag (and variable) it never set."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from conftest import ROOT, scenario, twin_commands
+from conftest import ROOT, TESTS, scenario, twin_commands
 
 from twin.experiment import run_experiment
 from twin.scenario import load_scenario
 
-LOGIC = Path(__file__).parent / "controllers" / "plant_logic.py"
+LOGIC = TESTS / "controllers" / "plant_logic.py"
 
 # A press program that waits for a `ready` flag nothing ever sets: the press never starts.
 NEVER_READY_ST = """\
