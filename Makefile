@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP_APP  := $(VENV)/.installed-app
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test check lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: $(STAMP_TEST)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The fast tests only (no physics runs, whole scenarios or subprocesses): for every small change.
+check: lint
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(STAMP_APP)
 	$(BIN)/python benchmarks/line_engine.py

@@ -7,12 +7,15 @@ import itertools
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from conftest import ROOT, scenario
 
 from twin.experiment import Progress, RunResult, run_experiment
 from twin.line.model import PROGRESS_REPORTS
 from twin.record import RunStore
 from twin.scenario import Scenario, load_scenario
+
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses or physics
 
 FAILURES = """
 name: Line with failures

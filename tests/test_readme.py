@@ -20,6 +20,8 @@ from conftest import ROOT, twin_commands
 
 from twin.scenario import parse_scenario
 
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses or physics
+
 README = ROOT / "README.md"
 # Ids that stand for "a run of yours" in the README's examples.
 EXAMPLE_IDS = ("41ca", "7f31")

@@ -99,6 +99,7 @@ def assert_refused(outcome: Outcome, *fragments: str) -> None:
         assert fragment in message
 
 
+@pytest.mark.slow
 def test_a_field_out_of_range_names_the_file_line_and_field(told: dict[str, Outcome]) -> None:
     outcome = told["field-out-of-range"]
 
@@ -204,6 +205,7 @@ def test_a_timed_robot_without_a_cycle_names_the_robot_s_line(told: dict[str, Ou
     assert_refused(ran, f"{ran.path}:6: {message}")
 
 
+@pytest.mark.slow
 def test_a_folder_or_a_binary_file_given_as_the_scenario_is_refused_saying_why(
     tmp_path: Path,
 ) -> None:

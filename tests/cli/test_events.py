@@ -13,6 +13,8 @@ from conftest import Told, twin_commands
 
 from twin.record import RunStore
 
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses or physics
+
 # Constant times, so every row is known by hand: a part every 10 s from t = 10 s, 8 s in the
 # press, 4 s on the belt (2 m at 0.5 m/s).
 PRESS_LINE = """\

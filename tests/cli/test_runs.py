@@ -15,6 +15,8 @@ from twin.cli.tables import number
 from twin.record import RunInfo, RunStore
 from twin.record.compare import RunComparison, compare_runs
 
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses or physics
+
 LINE = """\
 name: Two machines
 run: {horizon: 10h, warmup: 30min, replications: 4, seed: 7}

@@ -15,6 +15,8 @@ from conftest import Told, scenario, twin_commands
 from twin.experiment import run_experiment
 from twin.record import RunStore
 
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses or physics
+
 LINE = """
 name: Small line
 run: {horizon: 1h, replications: 2, seed: 3}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
 from conftest import ROOT, twin_commands
 
 PANEL_ST = """\
@@ -61,6 +62,7 @@ WARNINGS = [
 ]
 
 
+@pytest.mark.slow
 def test_inputs_no_tag_feeds_are_warned_about_by_validate_and_run_which_still_succeed(tmp_path):
     (tmp_path / "press.st").write_text(PANEL_ST)
     (tmp_path / "line.yaml").write_text(LINE)
@@ -76,6 +78,7 @@ def test_inputs_no_tag_feeds_are_warned_about_by_validate_and_run_which_still_su
     assert ran.stdout.index("warning:") < ran.stdout.index("throughput_per_hour")
 
 
+@pytest.mark.slow
 def test_the_bundled_controlled_scenarios_feed_every_input_of_their_programs():
     told = twin_commands(
         ["validate", str(ROOT / "scenarios" / "sorting_station" / "sorting_station.yaml")],

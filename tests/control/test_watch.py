@@ -337,6 +337,7 @@ def test_a_python_controllers_watch_entry_is_checked_on_a_new_instance(watch, me
     assert message.format(logic=LOGIC) in caught.value.message
 
 
+@pytest.mark.slow
 def test_twin_validate_refuses_a_bad_watch_entry_in_one_paragraph(tmp_path):
     (tmp_path / "line.yaml").write_text(press_line(tmp_path, "- clamp.Q\n- countr.CV\n"))
     (told,) = twin_commands(["validate", str(tmp_path / "line.yaml")])

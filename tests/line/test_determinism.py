@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import ROOT, scenario
 
 from twin.experiment import run_experiment
@@ -44,6 +45,7 @@ def arrivals(text: str, overrides: list[str] = ()) -> list[float]:
     return moves.times_s
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_identical_json():
     bottling = load_scenario(ROOT / "scenarios" / "bottling_line.yaml", ["run.horizon=2h"])
     first = json.dumps(run_experiment(bottling).to_json())

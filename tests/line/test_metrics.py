@@ -163,6 +163,7 @@ class NeverStart:
 """
 
 
+@pytest.mark.slow
 def test_the_state_table_shows_idle_and_every_row_adds_up_to_the_whole_time(tmp_path):
     (tmp_path / "never.py").write_text(NEVER_START)
     (tmp_path / "press.yaml").write_text(COMMANDED_PRESS)
@@ -181,6 +182,7 @@ def test_the_state_table_shows_idle_and_every_row_adds_up_to_the_whole_time(tmp_
     assert elements["press"]["states"]["idle"] == pytest.approx(0.95)
 
 
+@pytest.mark.slow
 def test_twin_run_prints_flow_oee_and_the_bottleneck_in_words(root):
     scenario_path = root / "scenarios" / "two_machine_line.yaml"
     (told,) = twin_commands(["run", str(scenario_path), "--no-record"])

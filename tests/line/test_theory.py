@@ -7,11 +7,14 @@ value inside the interval.
 
 from __future__ import annotations
 
+import pytest
 from conftest import ROOT, run
 
 from twin.experiment import run_experiment
 from twin.scenario import load_scenario
 from twin.stats import Estimate, estimate
+
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses or physics
 
 
 def agrees(result: Estimate, theory: float, *, precision: float) -> None:

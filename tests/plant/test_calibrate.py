@@ -10,6 +10,8 @@ from twin.errors import ScenarioError
 from twin.plant.build import build
 from twin.scenario import load_scenario, parse_scenario
 
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses or physics
+
 CELL = ROOT / "scenarios" / "robot_cell.yaml"
 
 

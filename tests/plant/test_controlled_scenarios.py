@@ -16,6 +16,8 @@ from twin.record import RunStore
 from twin.record.replay import Replay
 from twin.scenario import load_scenario, parse_scenario
 
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses or physics
+
 SORTING = ROOT / "scenarios" / "sorting_station"
 ROBOT_CELL_PLC = ROOT / "scenarios" / "robot_cell_plc" / "robot_cell_plc.yaml"
 

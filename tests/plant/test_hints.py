@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import ROOT, TESTS, scenario, twin_commands
 
 from twin.experiment import run_experiment
@@ -169,6 +170,7 @@ def test_elements_waiting_on_the_controller_half_the_time_or_less_give_no_hint()
     assert result.hints == []
 
 
+@pytest.mark.slow
 def test_the_bundled_controlled_scenarios_run_without_hints():
     # Long enough for the sorter to measure and push its first boxes, and for the robot cell
     # to load, machine and unload its first parts.
@@ -181,6 +183,7 @@ def test_the_bundled_controlled_scenarios_run_without_hints():
         assert result.hints == [], path
 
 
+@pytest.mark.slow
 def test_twin_run_prints_the_hint_before_the_tables_and_puts_it_in_the_json(tmp_path):
     (tmp_path / "line.yaml").write_text(stuck_press(tmp_path))
     (told,) = twin_commands(

@@ -8,6 +8,8 @@ from conftest import ROOT
 from twin.experiment import run_experiment
 from twin.scenario import load_scenario
 
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses or physics
+
 SCENARIOS = sorted((ROOT / "scenarios").rglob("*.yaml"))
 
 

@@ -18,6 +18,8 @@ from twin.record import RunStore
 from twin.record.replay import Replay
 from twin.scenario import load_scenario
 
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses or physics
+
 CELL = ROOT / "scenarios" / "robot_cell.yaml"
 
 

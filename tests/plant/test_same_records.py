@@ -14,6 +14,8 @@ from twin.observer import BaseObserver
 from twin.plant.build import build
 from twin.scenario import load_scenario
 
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses or physics
+
 SCENARIOS = ROOT / "scenarios"
 
 # (scenario, settings, fidelity) -> SHA-256 of the reported stream, first 16 hex digits.

@@ -19,6 +19,8 @@ from twin.experiment import run_experiment
 from twin.record import LogError, RunInfo, RunStore, StoreError
 from twin.record.replay import Replay
 
+pytestmark = pytest.mark.slow  # whole scenarios, subprocesses or physics
+
 BOTTLING = ROOT / "scenarios" / "bottling_line.yaml"
 
 SMALL = """

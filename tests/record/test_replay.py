@@ -118,6 +118,7 @@ def probe_times(raw: Raw, seed: int) -> list[float]:
 # Where everything stood -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_log_spans_several_row_groups_per_replication(recording: Recording) -> None:
     _, index = recording.store.open_log(recording.run)
 
@@ -127,6 +128,7 @@ def test_the_log_spans_several_row_groups_per_replication(recording: Recording) 
     assert recording.run.log_rows == raw_rows
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("replication", [0, 1])
 def test_state_at_any_time_is_what_the_line_reported_up_to_then(
     recording: Recording, replication: int
@@ -201,6 +203,7 @@ def test_events_in_a_window_are_exactly_the_raw_events_in_time_order(
         assert set(table["replication"].to_pylist()) <= {1}
 
 
+@pytest.mark.slow
 def test_the_whole_replication_is_one_window(recording: Recording) -> None:
     raw = recording.raw[0]
     replay = Replay(recording.store, recording.run, 0)

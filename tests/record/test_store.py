@@ -80,6 +80,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
 # Listing ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_run_is_listed_oldest_first_with_its_manifest(recorded: Recorded) -> None:
     runs = recorded.store.runs()
 
@@ -699,6 +700,7 @@ def test_no_kpi_is_lost_to_nan(tmp_path: Path) -> None:
 # Labels and faults -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_label_is_stored_with_the_run_on_one_line(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
 
