@@ -21,13 +21,15 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
+from twin.errors import ScenarioError
+
 if TYPE_CHECKING:  # the engine loads only when a function below is called
     from twin.experiment import Progress, RunResult
     from twin.record import RunStore
     from twin.record.replay import Replay
     from twin.scenario import Scenario
 
-__all__ = ["__version__", "load", "loads", "open_run", "run"]
+__all__ = ["__version__", "check", "load", "loads", "open_run", "run"]
 
 
 def load(path: str | Path, set: Sequence[str] = ()) -> Scenario:
@@ -60,6 +62,18 @@ def _ready(scenario: Scenario) -> Scenario:
     if controls is None or not controls.warnings:
         return scenario
     return dataclasses.replace(scenario, warnings=controls.warnings)
+
+
+def check(scenario: Scenario, fidelity: str | None = None) -> None:
+    """Build one replication of ``scenario`` and throw it away: what only building finds —
+    a robot's point out of its reach, a timed robot without a cycle — raises a
+    ``ScenarioError`` placed in the file, before anything runs."""
+    from twin.plant import check_plant
+
+    try:
+        check_plant(scenario, fidelity)
+    except ScenarioError as error:
+        raise scenario.locate(error) from None
 
 
 def run(

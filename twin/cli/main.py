@@ -30,7 +30,7 @@ app = typer.Typer(
 
 app.add_typer(runs_app, name="runs")
 
-FIDELITIES = ("physics", "timed")  # as twin.plant.build has them, without loading the engine
+FIDELITIES = ("physics", "timed")  # as the plant has them, without loading the engine
 INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
 
 
@@ -269,10 +269,10 @@ def validate(
 ) -> None:
     """Check a scenario file without running it."""
     loaded = _load(scenario, list(set_ or []))
-    from twin.plant.build import check_plant
+    import twin
 
     try:
-        check_plant(loaded)  # what only building finds, e.g. a robot's point out of its reach
+        twin.check(loaded)  # what only building finds, e.g. a robot's point out of its reach
     except ScenarioError as error:
         fail(_placed(error, loaded, {}))
     except TwinError as error:

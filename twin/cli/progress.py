@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -15,8 +16,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from twin.experiment import Progress as RunProgress
 from twin.units import format_duration
+
+if TYPE_CHECKING:  # the run's report type; the engine itself is not loaded for a bar
+    from twin.experiment import Progress as RunProgress
 
 UPDATE_EVERY_S = 0.1
 

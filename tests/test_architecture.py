@@ -1,0 +1,70 @@
+"""Who may import whom: the layers of twin stay apart, so that each can be understood, tested
+and replaced on its own (every import counts, also one inside a function; only names imported
+for type hints, under ``if TYPE_CHECKING:``, are not a dependency)."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+from conftest import ROOT
+
+PACKAGE = ROOT / "twin"
+
+
+def imports_of(layer: str) -> dict[str, set[str]]:
+    """Every module a layer imports -> the files of the layer that import it."""
+    found: dict[str, set[str]] = {}
+    folder = PACKAGE / layer
+    files = sorted(folder.rglob("*.py")) if folder.is_dir() else [PACKAGE / f"{layer}.py"]
+    for path in files:
+        for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                found.setdefault(name, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node of the tree except what sits under ``if TYPE_CHECKING:``."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
+def offending(layer: str, forbidden: tuple[str, ...]) -> dict[str, set[str]]:
+    return {
+        name: files
+        for name, files in imports_of(layer).items()
+        if any(name == f or name.startswith(f + ".") for f in forbidden)
+    }
+
+
+ENGINES = ("twin.line", "twin.physics", "twin.control")
+ABOVE = ("twin.plant", "twin.experiment", "twin.record", "twin.cli", "twin.hints")
+
+
+@pytest.mark.parametrize("layer", ["line", "physics", "control"])
+def test_the_line_physics_and_control_do_not_import_each_other(layer):
+    others = tuple(e for e in ENGINES if e != f"twin.{layer}")
+    assert offending(layer, others + ABOVE) == {}
+
+
+def test_the_scenario_is_data_and_imports_no_engine():
+    assert offending("scenario", ENGINES + ABOVE + ("simpy", "pybullet")) == {}
+
+
+def test_the_run_store_imports_no_simulation_library():
+    assert offending("record", (*ENGINES, "twin.plant", "simpy", "pybullet", "twin.cli")) == {}
+
+
+def test_the_command_line_starts_runs_only_through_the_facade():
+    # It reads runs through twin.record; it never builds a plant or runs replications itself.
+    assert offending("cli", ("twin.plant", "twin.line", "twin.experiment")) == {}
