@@ -180,6 +180,23 @@ def test_structs_arrays_of_structs_and_struct_copy():
     assert (plc.read("copy.count"), plc.read("total")) == (99, 24)
 
 
+def test_an_alias_types_initial_value_is_every_variables_of_that_type():
+    plc = once(
+        """TYPE Speed : INT := 5; END_TYPE
+    TYPE Fast : Speed; END_TYPE
+    TYPE Axis : STRUCT v : Speed; END_STRUCT END_TYPE
+    PROGRAM p VAR s : Speed; own : Speed := 7; f : Fast; a : Axis; END_VAR
+    VAR CONSTANT c : Speed; END_VAR
+    VAR twice : INT; END_VAR
+    twice := c * 2;
+    END_PROGRAM""",
+        scans=0,
+    )
+    assert (plc.read("s"), plc.read("own"), plc.read("f"), plc.read("a.v")) == (5, 7, 5, 5)
+    plc.scan()
+    assert plc.read("twice") == 10
+
+
 def test_case_state_machine_on_an_enum_with_lists_and_ranges():
     plc = SoftPLC.from_source("""TYPE Mode : (IDLE, FILLING := 5, DRAINING, FAULT); END_TYPE
     PROGRAM p

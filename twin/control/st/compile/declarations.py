@@ -78,17 +78,35 @@ class Declarations(CompilerCore):
                         raise self.fail(d, f"field '{d.name}' is declared twice in {t.name}")
                     ftype = self.resolve_type(d.type_ref)
                     struct.fields[d.name.lower()] = Var(
-                        d.name, ftype, "var", pyname(d.name), d.line, d.col, init=d.init
+                        d.name,
+                        ftype,
+                        "var",
+                        pyname(d.name),
+                        d.line,
+                        d.col,
+                        init=self.init_of(d.type_ref, d.init),
                     )
             return struct
         if isinstance(t, n.AliasDef):
             if self.types[key] is None:
                 self.types[key] = "resolving"
                 self.types[key] = self.resolve_type(t.type_ref)
-                self.type_inits[key] = t.init
+                # An alias without an initial value of its own has its base alias's.
+                self.type_inits[key] = self.init_of(t.type_ref, t.init)
             if self.types[key] == "resolving":
                 raise self.fail(t, f"type '{t.name}' is defined in terms of itself")
         return self.types[key]
+
+    def init_of(self, type_ref: Any, init: Any) -> Any:
+        """A declaration's initial value: its own, else its alias type's (TYPE Speed : INT :=
+        5; END_TYPE makes every Speed start at 5)."""
+        if init is not None or not isinstance(type_ref, n.NamedType):
+            return init
+        key = type_ref.name.lower()
+        if isinstance(self.type_nodes.get(key), n.AliasDef):
+            self.resolve_type(type_ref)  # the alias's own initial value is known from here
+            return self.type_inits.get(key)
+        return None
 
     def resolve_type(self, ref: Any) -> Any:
         if isinstance(ref, n.ArrayTypeRef):
@@ -144,7 +162,7 @@ class Declarations(CompilerCore):
             d.col,
             d.constant,
             d.address,
-            d.init,
+            self.init_of(d.type_ref, d.init),
             scope="global",
         )
         self.check_address(var, d)
@@ -228,7 +246,7 @@ class Declarations(CompilerCore):
                 d.col,
                 d.constant,
                 d.address,
-                d.init,
+                self.init_of(d.type_ref, d.init),
                 scope=scope,
             )
             self.check_address(var, d)
@@ -251,17 +269,18 @@ class Declarations(CompilerCore):
         if d.section not in ("var", "global"):
             raise self.fail(d, f"only VAR and VAR_GLOBAL may be CONSTANT, not {d.section}")
         if isinstance(var.type, Elementary | EnumType):
-            if d.init is None:
+            init = var.init  # the declaration's own, or its alias type's
+            if init is None:
                 var.const_value = (
                     default_value(var.type)
                     if isinstance(var.type, Elementary)
                     else (var.type.default)
                 )
             else:
-                value = self.const_expr(d.init, scope_vars)
+                value = self.const_expr(init, scope_vars)
                 problem = assign_problem(value.type, var.type, value.const)
                 if problem:
-                    raise self.fail(d.init, f"initial value of '{d.name}': {problem}")
+                    raise self.fail(init, f"initial value of '{d.name}': {problem}")
                 var.const_value = self.coerce_const(value.const, var.type)
 
     def coerce_const(self, value: Any, t: Any) -> Any:
