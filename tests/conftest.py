@@ -29,6 +29,36 @@ def run(text: str, overrides: list[str] | tuple[str, ...] = ()) -> RunResult:
     return run_experiment(scenario(text, overrides))
 
 
+# A belt whose PLC divides by zero on its third scan (t = 0.2 s), in every replication.
+STOP_PROGRAM = """\
+PROGRAM Stop
+VAR_OUTPUT belt_run : BOOL; END_VAR
+VAR n : INT := 3; END_VAR
+n := n - 1;
+belt_run := 10 / n > 0;
+END_PROGRAM
+"""
+
+
+def stopping_plc(folder: Path, *, name: str = "PLC stop", replications: int = 1) -> Path:
+    """Write a scenario (and its ``stop.st``) whose PLC goes to STOP at 0.2 s into
+    ``folder``; the scenario's path."""
+    (folder / "stop.st").write_text(STOP_PROGRAM, encoding="utf-8")
+    path = folder / "stop.yaml"
+    path.write_text(
+        f"name: {name}\n"
+        f"run: {{horizon: 10s, replications: {replications}}}\n"
+        "elements:\n"
+        "  feed: {type: source, interarrival: 2s}\n"
+        "  belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}\n"
+        "  done: {type: sink}\n"
+        "flow: [feed -> belt -> done]\n"
+        "control: {plc: stop.st, cycle: 100ms, tags: {belt.run: belt_run}}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 @dataclass(frozen=True)
 class Told:
     """What one `twin` command answered."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import Told, twin_commands
+from conftest import Told, stopping_plc, twin_commands
 
 from twin.record import RunStore
 
@@ -27,25 +27,6 @@ elements:
   done: {type: sink}
 flow:
   - feed -> press -> belt -> done
-"""
-# A belt whose PLC divides by zero on its third scan (t = 0.2 s).
-STOP_PROGRAM = """\
-PROGRAM Stop
-VAR_OUTPUT belt_run : BOOL; END_VAR
-VAR n : INT := 3; END_VAR
-n := n - 1;
-belt_run := 10 / n > 0;
-END_PROGRAM
-"""
-STOP_LINE = """\
-name: PLC stop
-run: {horizon: 10s}
-elements:
-  feed: {type: source, interarrival: 2s}
-  belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}
-  done: {type: sink}
-flow: [feed -> belt -> done]
-control: {plc: stop.st, cycle: 100ms, tags: {belt.run: belt_run}}
 """
 
 
@@ -82,8 +63,7 @@ class Asked:
 def asked(tmp_path_factory: pytest.TempPathFactory) -> Asked:
     folder = tmp_path_factory.mktemp("events")
     (folder / "press.yaml").write_text(PRESS_LINE, encoding="utf-8")
-    (folder / "stop.yaml").write_text(STOP_LINE, encoding="utf-8")
-    (folder / "stop.st").write_text(STOP_PROGRAM, encoding="utf-8")
+    stopping_plc(folder)
     store = ["--store", str(folder / "runs")]
     ran = twin_commands(
         ["run", "press.yaml", *store],

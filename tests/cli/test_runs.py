@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import Told, twin_commands
+from conftest import Told, stopping_plc, twin_commands
 
 from twin.cli.tables import number
 from twin.record import RunInfo, RunStore
@@ -28,25 +28,6 @@ elements:
   done: {type: sink}
 flow:
   - feed -> m1 -> b1 -> m2 -> done
-"""
-# A belt whose PLC divides by zero on its third scan (t = 0.2 s), in both replications.
-STOP_PROGRAM = """\
-PROGRAM Stop
-VAR_OUTPUT belt_run : BOOL; END_VAR
-VAR n : INT := 3; END_VAR
-n := n - 1;
-belt_run := 10 / n > 0;
-END_PROGRAM
-"""
-STOP_LINE = """\
-name: PLC stop
-run: {horizon: 10s, replications: 2}
-elements:
-  feed: {type: source, interarrival: 2s}
-  belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}
-  done: {type: sink}
-flow: [feed -> belt -> done]
-control: {plc: stop.st, cycle: 100ms, tags: {belt.run: belt_run}}
 """
 UNKNOWN = "0123456789ab"  # no run id starts so (a chance of one in 2^48)
 
@@ -112,8 +93,7 @@ def recorded_id(told: Told) -> str:
 def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     folder = tmp_path_factory.mktemp("cli-runs")
     (folder / "line.yaml").write_text(LINE, encoding="utf-8")
-    (folder / "stop.yaml").write_text(STOP_LINE, encoding="utf-8")
-    (folder / "stop.st").write_text(STOP_PROGRAM, encoding="utf-8")
+    stopping_plc(folder, replications=2)
     store = folder / "runs"
     unrecorded = folder / "never"
     common = ["--store", str(store)]

@@ -8,7 +8,7 @@ import shutil
 import textwrap
 
 import pytest
-from conftest import ROOT, scenario, twin_commands
+from conftest import ROOT, scenario, stopping_plc, twin_commands
 
 from twin.experiment import run_experiment
 from twin.plant.build import build
@@ -181,20 +181,9 @@ def test_a_controlled_physics_run_is_the_same_every_time_for_the_same_seed(tmp_p
 
 
 def test_twin_run_warns_of_a_plc_in_stop_and_puts_it_in_the_json(tmp_path):
-    (tmp_path / "stop.st").write_text(
-        "PROGRAM Stop\nVAR_OUTPUT belt_run : BOOL; END_VAR\nVAR n : INT := 3; END_VAR\n"
-        "n := n - 1;\nbelt_run := 10 / n > 0;\nEND_PROGRAM\n"
-    )
-    (tmp_path / "line.yaml").write_text(
-        "# A belt whose PLC divides by zero on its third scan.\n"
-        "name: stop\nrun: {horizon: 10s}\n"
-        "elements:\n  feed: {type: source, interarrival: 2s}\n"
-        "  belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}\n  done: {type: sink}\n"
-        "flow: [feed -> belt -> done]\n"
-        "control: {plc: stop.st, cycle: 100ms, tags: {belt.run: belt_run}}\n"
-    )
+    stopping_plc(tmp_path, name="stop")
     (told,) = twin_commands(
-        ["run", str(tmp_path / "line.yaml"), "--no-record", "--json", str(tmp_path / "out.json")]
+        ["run", str(tmp_path / "stop.yaml"), "--no-record", "--json", str(tmp_path / "out.json")]
     )
     assert told.returncode == 0
     assert told.says(

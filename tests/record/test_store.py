@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from conftest import scenario
+from conftest import scenario, stopping_plc
 
 from twin import __version__
 from twin.errors import ScenarioError
@@ -714,34 +714,12 @@ def test_a_label_is_stored_with_the_run_on_one_line(tmp_path: Path) -> None:
     assert [run.label for run in store.runs()] == ["faster m1", None, None]
 
 
-# A belt whose PLC divides by zero on its third scan (t = 0.2 s), in every replication.
-STOP_PROGRAM = """\
-PROGRAM Stop
-VAR_OUTPUT belt_run : BOOL; END_VAR
-VAR n : INT := 3; END_VAR
-n := n - 1;
-belt_run := 10 / n > 0;
-END_PROGRAM
-"""
-STOP_LINE = """\
-name: stop
-run: {horizon: 10s, replications: 2}
-elements:
-  feed: {type: source, interarrival: 2s}
-  belt: {type: conveyor, length: 3, speed: 0.5, capacity: 5}
-  done: {type: sink}
-flow: [feed -> belt -> done]
-control: {plc: stop.st, cycle: 100ms, tags: {belt.run: belt_run}}
-"""
-
-
 def test_a_plc_that_went_to_stop_is_stored_with_each_replication(tmp_path: Path) -> None:
-    (tmp_path / "stop.st").write_text(STOP_PROGRAM, encoding="utf-8")
-    (tmp_path / "line.yaml").write_text(STOP_LINE, encoding="utf-8")
+    stopping_plc(tmp_path, name="stop", replications=2)
     store = RunStore(tmp_path / "runs")
     quiet = run_experiment(scenario(SMALL), store=store)
 
-    stopped = run_experiment(load_scenario(tmp_path / "line.yaml"), store=store)
+    stopped = run_experiment(load_scenario(tmp_path / "stop.yaml"), store=store)
 
     where = f"{tmp_path / 'stop.st'}:5:16"
     fault = {
@@ -763,10 +741,9 @@ def test_a_plc_that_went_to_stop_is_stored_with_each_replication(tmp_path: Path)
 
 
 def test_a_json_export_holds_the_label_and_the_faults(tmp_path: Path) -> None:
-    (tmp_path / "stop.st").write_text(STOP_PROGRAM, encoding="utf-8")
-    (tmp_path / "line.yaml").write_text(STOP_LINE, encoding="utf-8")
+    stopping_plc(tmp_path, name="stop", replications=2)
     store = RunStore(tmp_path / "runs")
-    result = run_experiment(load_scenario(tmp_path / "line.yaml"), store=store, label="stops")
+    result = run_experiment(load_scenario(tmp_path / "stop.yaml"), store=store, label="stops")
 
     (path, _) = export_run(store, store.get(result.run_id), "json", tmp_path / "out")
     (manifest_path, *_) = export_run(store, store.get(result.run_id), "csv", tmp_path / "csv")
@@ -866,9 +843,8 @@ def test_a_catalog_from_an_earlier_version_gains_the_new_columns_and_keeps_its_r
     assert store.replications_done(OLD_RUN) == 2
     assert store.faults(OLD_RUN) == []
     # New runs go into the same catalog with everything the new schema holds.
-    (tmp_path / "stop.st").write_text(STOP_PROGRAM, encoding="utf-8")
-    (tmp_path / "line.yaml").write_text(STOP_LINE, encoding="utf-8")
-    new = run_experiment(load_scenario(tmp_path / "line.yaml"), store=store, label="new")
+    stopping_plc(tmp_path, name="stop", replications=2)
+    new = run_experiment(load_scenario(tmp_path / "stop.yaml"), store=store, label="new")
     assert [run.id for run in store.runs()] == [OLD_RUN, new.run_id]
     assert store.get(new.run_id).label == "new"
     assert len(store.faults(new.run_id)) == 2
