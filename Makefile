@@ -1,4 +1,5 @@
-# twin — the two commands the README promises, on a fresh machine with only Python 3.11.
+# twin — the two commands the README promises, on a fresh machine with only Python 3.11
+# (Debian, root: `make test` installs Chromium with apt for the browser tests).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -24,12 +25,18 @@ demo: $(STAMP_APP)
 	@for scenario in scenarios/*.yaml scenarios/*/*.yaml; do \
 		$(BIN)/twin run "$$scenario" || exit $$?; \
 	done
+	$(BIN)/twin ui --port 8050
 
 lint: $(STAMP_TEST)
-	$(BIN)/ruff check twin tests benchmarks
-	$(BIN)/ruff format --check twin tests benchmarks
+	$(BIN)/ruff check twin web tests benchmarks
+	$(BIN)/ruff format --check twin web tests benchmarks
 
-test: lint
+# The browser tests drive Debian's Chromium (never a downloaded browser build).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && apt-get install -y -qq chromium
+
+test: lint $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 # The fast tests only (no physics runs, whole scenarios or subprocesses): for every small change.

@@ -15,7 +15,7 @@ PACKAGE = ROOT / "twin"
 def imports_of(layer: str) -> dict[str, set[str]]:
     """Every module a layer imports -> the files of the layer that import it."""
     found: dict[str, set[str]] = {}
-    folder = PACKAGE / layer
+    folder = ROOT / layer if layer == "web" else PACKAGE / layer
     files = sorted(folder.rglob("*.py")) if folder.is_dir() else [PACKAGE / f"{layer}.py"]
     for path in files:
         for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
@@ -68,3 +68,8 @@ def test_the_run_store_imports_no_simulation_library():
 def test_the_command_line_starts_runs_only_through_the_facade():
     # It reads runs through twin.record; it never builds a plant or runs replications itself.
     assert offending("cli", ("twin.plant", "twin.line", "twin.experiment")) == {}
+
+
+def test_the_web_app_reads_runs_through_the_store_and_starts_them_through_the_facade():
+    engine = ("twin.plant", "twin.line", "twin.physics", "twin.control", "twin.experiment")
+    assert offending("web", (*engine, "twin.cli", "simpy", "pybullet")) == {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from twin.cli.tables import number, variant
+from twin.cli.tables import number
 from twin.record.compare import KpiRow, RunComparison
 from twin.stats import Comparison, Estimate
 
@@ -62,7 +62,7 @@ def _delta(d: Comparison | None) -> str:
 
 
 def _run_header(run) -> str:
-    return "\n".join(part for part in (run.short_id, run.scenario_name, variant(run)) if part)
+    return "\n".join(part for part in (run.short_id, run.scenario_name, run.variant) if part)
 
 
 def kpi_tables(comparison: RunComparison, rows: list[KpiRow], width: int) -> list[Table]:

@@ -351,6 +351,46 @@ def calibrate(
 
 
 @app.command()
+def ui(
+    store: StoreOption = None,
+    host: Annotated[
+        str, typer.Option(help="Address to serve on; other than 127.0.0.1, others can reach it.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8050,
+    read_only: Annotated[
+        bool,
+        typer.Option(
+            "--read-only", help="Browse and replay only: no runs, no deletes.", metavar=""
+        ),
+    ] = False,
+) -> None:
+    """Serve the web app: browse runs, replay them in 2D and 3D, compare, run what-ifs."""
+    if not 0 < port < 65536:
+        fail(TwinError(f"--port {port} is not a port; use 1 to 65535, e.g. --port 8050"))
+    run_store = open_store(store)  # a store that cannot be opened is told before serving
+    folder = run_store.folder
+    run_store.close()
+    from web import create_app, serve
+
+    console = console_for(stderr=True)
+    if host not in ("127.0.0.1", "localhost", "::1") and not read_only:
+        console.print(
+            f"[bold yellow]warning:[/] serving on {host}: anyone who can reach this address can "
+            "start and delete runs; add --read-only to let them only look",
+            highlight=False,
+        )
+    try:
+        app_ = create_app(folder, read_only=read_only)
+        console.print(
+            f"twin web app on http://{host}:{port}/ (store {folder}/; Ctrl-C stops it)",
+            highlight=False,
+        )
+        serve(app_, host, port)
+    except OSError as error:
+        fail(TwinError(f"cannot serve on {host}:{port}: {error.strerror}; choose another --port"))
+
+
+@app.command()
 def version() -> None:
     """Print twin's version (as `twin --version` does)."""
     print(__version__)

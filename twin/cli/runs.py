@@ -78,7 +78,7 @@ def list_runs(
 
 
 def _run_list(run_store, runs) -> Table:
-    from twin.cli.tables import number, variant
+    from twin.cli.tables import number
 
     faults = run_store.fault_counts()
     table = Table(title=f"Runs in {run_store.folder}/", title_justify="left")
@@ -103,7 +103,7 @@ def _run_list(run_store, runs) -> Table:
             run.short_id,
             _when(run.started_at)[:16],
             Text(run.scenario_name, no_wrap=True, overflow="ellipsis"),
-            Text(variant(run) or "—", no_wrap=True, overflow="ellipsis"),
+            Text(run.variant or "—", no_wrap=True, overflow="ellipsis"),
             _status(run.status, faults.get(run.id, 0)),
             f"{len(values)}/{run.replications}",
             str(run.seed),

@@ -40,14 +40,6 @@ def _interval(e: Estimate) -> str:
     return f"[{number(e.ci95[0])}, {number(e.ci95[1])}]"
 
 
-def variant(run) -> str:
-    """What sets a run apart from its scenario file: its label, or else its --set overrides
-    (``elements.`` left off); empty for the file as written."""
-    if run.label:
-        return run.label
-    return " ".join(setting.removeprefix("elements.") for setting in run.overrides)
-
-
 def fault_table(faults: list[dict]) -> Table:
     """The faults of a run that did not end it: replication, time, where, what."""
     table = Table(title="Faults", title_justify="left", title_style="bold yellow")

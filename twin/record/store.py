@@ -89,6 +89,14 @@ class RunInfo:
     label: str | None = None
 
     @property
+    def variant(self) -> str:
+        """What sets the run apart from its scenario file: its label, or else its --set
+        overrides (``elements.`` left off); empty for the file as written."""
+        if self.label:
+            return self.label
+        return " ".join(setting.removeprefix("elements.") for setting in self.overrides)
+
+    @property
     def short_id(self) -> str:
         return self.id[:8]
 
