@@ -6,6 +6,7 @@ import pytest
 from conftest import run, scenario
 
 from twin.line import Line
+from twin.observer import BaseObserver
 
 
 def single(result, name: str) -> float:
@@ -318,6 +319,51 @@ def test_warmup_deletes_what_happened_before_it():
     assert result.replications[0].parts_out == 60
     assert single(result, "throughput_per_hour") == pytest.approx(360)
     assert single(result, "m.utilisation") == pytest.approx(0.4)
+
+
+class Trace(BaseObserver):
+    """When each place entered each state, and the parts inside every element over time."""
+
+    def __init__(self) -> None:
+        self.states: list[tuple[float, str, str]] = []
+        self.inside: dict[str, int] = {}
+        self.most: dict[str, int] = {}
+
+    def state(self, time_s, element_id, place, state) -> None:
+        self.states.append((time_s, element_id, state))
+
+    def move(self, time_s, part_id, from_id, to_id) -> None:
+        self.inside[from_id] = self.inside.get(from_id, 0) - 1
+        self.inside[to_id] = self.inside.get(to_id, 0) + 1
+        self.most[to_id] = max(self.most.get(to_id, 0), self.inside[to_id])
+
+    def first(self, element_id: str, state: str) -> float:
+        return next(t for t, e, s in self.states if e == element_id and s == state)
+
+
+@pytest.mark.parametrize("capacity", [1, 2, 5])
+def test_a_finite_buffer_holds_exactly_its_capacity_then_blocks_the_station_before_it(capacity):
+    # m1 makes a part every second from t = 1 s; m2 takes the first at 1 s and holds it 10 s.
+    # The parts of 2 s, 3 s ... fill b1; with it full, the part finished at capacity + 2 s
+    # stays on m1, which is blocked from then on.
+    trace = Trace()
+    line = scenario(
+        f"""
+        name: buffer of {capacity}
+        run: {{horizon: 10.5s}}
+        elements:
+          feed: {{type: source}}
+          m1: {{type: station, process: 1s}}
+          b1: {{type: buffer, capacity: {capacity}}}
+          m2: {{type: station, process: 10s}}
+          done: {{type: sink}}
+        flow: [feed -> m1 -> b1 -> m2 -> done]
+        """
+    )
+    Line(line, observer=trace).run()
+    assert trace.most["b1"] == capacity
+    assert trace.first("m1", "blocked") == pytest.approx(capacity + 2.0)
+    assert trace.inside["b1"] == capacity
 
 
 def test_a_capacity_zero_buffer_hands_parts_straight_through():
