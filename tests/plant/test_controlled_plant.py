@@ -13,6 +13,7 @@ from twin.experiment import run_experiment
 from twin.plant.build import build
 from twin.record import RunStore
 from twin.record.replay import Replay
+from twin.scenario import load_scenario
 
 LOGIC = TESTS / "controllers" / "plant_logic.py"
 
@@ -222,6 +223,48 @@ def test_an_emergency_stop_holds_every_actuator_off_until_released():
     # Off at once at 1.25 s; the first scan after the release (4.5 s) runs the belt again:
     # 3.25 s standing, so the part leaves at 0.2 + 6 + 3.25 = 9.45 s.
     assert result.lead_times_s == pytest.approx([9.25])
+
+
+STUBBORN = """\
+PROGRAM Stubborn
+VAR_INPUT estop : BOOL; END_VAR
+VAR_OUTPUT belt_run : BOOL; red : BOOL; END_VAR
+belt_run := TRUE;  (* never lets go, whatever happens *)
+red := estop;
+END_PROGRAM
+"""
+
+
+def test_the_plant_holds_a_moving_actuator_off_while_the_program_keeps_writing_it_on(tmp_path):
+    (tmp_path / "stubborn.st").write_text(STUBBORN)
+    (tmp_path / "line.yaml").write_text(
+        belt_line(
+            "stubborn",
+            "12s",
+            "interarrival: 0.2s, limit: 1",
+            more="  panel: {type: panel, estop: true, lamps: [red], operator: "
+            "[{at: 1.25s, press: estop}, {at: 4.25s, release: estop}]}\n",
+        )
+        + "control:\n  plc: stubborn.st\n  cycle: 100ms\n  watch: [belt_run]\n"
+        "  tags: {belt.run: belt_run, panel.estop: estop, panel.red: red}\n"
+    )
+    store = RunStore(tmp_path / "runs")
+    result = run_experiment(load_scenario(tmp_path / "line.yaml"), store=store)
+    rows = Replay(store, result.run_id).events(0, 12, kinds=["tag"]).to_pylist()
+
+    def changes(name):
+        return [(round(r["time_s"], 6), r["value"]) for r in rows if r["source"] == name]
+
+    # The program writes the belt on from its first scan, all along (its own output, watched:
+    # FALSE as declared before that scan, then TRUE and never anything else) ...
+    assert changes("belt_run") == [(0.0, 0.0), (0.0, 1.0)]
+    # ... yet the plant cuts the belt the instant the e-stop is pressed, keeps it off while it
+    # is held, and the belt runs again from the first scan after the release (4.3 s).
+    assert changes("belt.run") == [(0.0, 0.0), (0.0, 1.0), (1.25, 0.0), (4.3, 1.0)]
+    # A lamp moves nothing: the program lights it at its next scan, and it stays lit.
+    assert changes("panel.red") == [(0.0, 0.0), (1.3, 1.0), (4.3, 0.0)]
+    # 3.05 s standing on the way: the part takes 6 s + 3.05 s.
+    assert result.replications[0].lead_times_s == pytest.approx([9.05])
 
 
 @pytest.mark.parametrize(
