@@ -1,8 +1,10 @@
 """The line engine against queueing theory: each bound comes from the run's confidence interval.
 
-Each test states the theory value, runs enough replications to make the 99 % interval narrow
-(that is asserted too, so a noisy run cannot pass by being vague), and requires the theory
-value inside the interval.
+Each test states the theory value and runs the model at five fixed seeds, each with enough
+replications to make its 99 % interval narrow (that is asserted too, so a noisy run cannot
+pass by being vague). The theory value must lie inside the interval at four seeds of five at
+least: a correct engine fails that about once in a thousand, while a harmless change of the
+random numbers cannot make one unlucky seed fail the test.
 """
 
 from __future__ import annotations
@@ -17,18 +19,42 @@ from twin.stats import Estimate, estimate
 pytestmark = pytest.mark.slow  # whole scenarios, subprocesses or physics
 
 
-def agrees(result: Estimate, theory: float, *, precision: float) -> None:
-    """``theory`` lies in the 99 % interval, and the interval is narrower than ``precision``."""
-    e99 = estimate(result.values, confidence=0.99)
-    low, high = e99.ci95  # the interval at the confidence asked for
-    assert high - low < 2 * precision * abs(theory), f"interval {e99.ci95} too wide to judge"
-    assert low <= theory <= high, f"theory {theory:.6g} outside 99 % interval [{low}, {high}]"
+SEEDS = (7, 11, 23, 42, 2026)
+
+
+def agrees(results: list[Estimate], theory: float, *, precision: float) -> None:
+    """``theory`` lies in the 99 % interval of at least four of the five ``results`` (one per
+    seed), and every interval is narrower than ``precision`` (relative)."""
+    outside = []
+    for e in results:
+        e99 = estimate(e.values, confidence=0.99)
+        low, high = e99.ci95  # the interval at the confidence asked for
+        assert high - low < 2 * precision * abs(theory), f"interval {e99.ci95} too wide to judge"
+        if not low <= theory <= high:
+            outside.append((round(low, 6), round(high, 6)))
+    assert len(outside) <= 1, f"theory {theory:.6g} outside the 99 % intervals {outside}"
+
+
+def at_seeds(text: str) -> list:
+    """The scenario run once at each seed of SEEDS."""
+    return [run(text, [f"run.seed={seed}"]) for seed in SEEDS]
+
+
+def kpi(results: list, name: str) -> list[Estimate]:
+    return [result.kpis[name] for result in results]
+
+
+def shares(results: list, element_id: str, state: str) -> list[Estimate]:
+    return [
+        estimate([r.elements[element_id]["states"][state] for r in result.replications])
+        for result in results
+    ]
 
 
 def test_mm1_time_in_system_and_utilisation():
     # Poisson arrivals, rate 0.5/s, one exponential server, rate 1/s, unlimited queue.
     lam, mu = 0.5, 1.0
-    result = run(
+    results = at_seeds(
         """
         name: M/M/1
         run: {horizon: 40000s, warmup: 1000s, replications: 10, seed: 7}
@@ -41,11 +67,10 @@ def test_mm1_time_in_system_and_utilisation():
           - arrivals -> queue -> server -> out
         """
     )
-    kpis = result.kpis
-    agrees(kpis["lead_time_s"], 1 / (mu - lam), precision=0.04)
-    agrees(kpis["server.utilisation"], lam / mu, precision=0.02)
-    agrees(kpis["queue.mean_level"], lam**2 / (mu * (mu - lam)), precision=0.06)
-    agrees(kpis["throughput_per_hour"], lam * 3600, precision=0.01)
+    agrees(kpi(results, "lead_time_s"), 1 / (mu - lam), precision=0.04)
+    agrees(kpi(results, "server.utilisation"), lam / mu, precision=0.02)
+    agrees(kpi(results, "queue.mean_level"), lam**2 / (mu * (mu - lam)), precision=0.06)
+    agrees(kpi(results, "throughput_per_hour"), lam * 3600, precision=0.015)
 
 
 def two_machine_theory(mean1_s: float, mean2_s: float, buffer: int) -> dict[str, float]:
@@ -63,23 +88,21 @@ def two_machine_theory(mean1_s: float, mean2_s: float, buffer: int) -> dict[str,
 
 
 def test_two_machine_line_with_finite_buffer_matches_the_closed_form():
-    result = run_experiment(load_scenario(ROOT / "scenarios" / "two_machine_line.yaml"))
+    path = ROOT / "scenarios" / "two_machine_line.yaml"
+    results = [run_experiment(load_scenario(path, [f"run.seed={seed}"])) for seed in SEEDS]
     theory = two_machine_theory(50.0, 60.0, 3)
-    kpis = result.kpis
-    agrees(kpis["throughput_per_hour"], theory["throughput_per_hour"], precision=0.01)
-    agrees(kpis["b1.mean_level"], theory["buffer_mean_level"], precision=0.02)
-    m1_blocked = [r.elements["m1"]["states"]["blocked"] for r in result.replications]
-    m2_starved = [r.elements["m2"]["states"]["starved"] for r in result.replications]
-    agrees(estimate(m1_blocked), theory["m1_blocked"], precision=0.03)
-    agrees(estimate(m2_starved), theory["m2_starved"], precision=0.05)
+    agrees(kpi(results, "throughput_per_hour"), theory["throughput_per_hour"], precision=0.01)
+    agrees(kpi(results, "b1.mean_level"), theory["buffer_mean_level"], precision=0.02)
+    agrees(shares(results, "m1", "blocked"), theory["m1_blocked"], precision=0.03)
+    agrees(shares(results, "m2", "starved"), theory["m2_starved"], precision=0.05)
 
 
 def test_two_machine_line_with_equal_machines_and_no_buffer():
     # r = 1: throughput = mu * (B + 2) / (B + 3); with B = 0 that is two thirds of mu.
-    result = run(
+    results = at_seeds(
         """
         name: equal machines, no buffer
-        run: {horizon: 60000s, warmup: 500s, replications: 10, seed: 11}
+        run: {horizon: 25000s, warmup: 500s, replications: 10, seed: 11}
         elements:
           feed: {type: source}
           m1: {type: station, process: {exponential: 1s}}
@@ -89,13 +112,13 @@ def test_two_machine_line_with_equal_machines_and_no_buffer():
           - feed -> m1 -> m2 -> out
         """
     )
-    agrees(result.kpis["throughput_per_hour"], 3600 * 2 / 3, precision=0.01)
+    agrees(kpi(results, "throughput_per_hour"), 3600 * 2 / 3, precision=0.01)
 
 
 def test_saturated_machine_with_failures_runs_at_availability_over_process_time():
     # Operation-dependent failures: availability A = MTBF / (MTBF + MTTR) = 1000 / 1100.
     mtbf_s, mttr_s, process_s = 1000.0, 100.0, 10.0
-    result = run(
+    results = at_seeds(
         """
         name: failing machine
         run: {horizon: 400000s, replications: 10, seed: 3}
@@ -108,9 +131,8 @@ def test_saturated_machine_with_failures_runs_at_availability_over_process_time(
         """
     )
     availability = mtbf_s / (mtbf_s + mttr_s)
-    agrees(result.kpis["throughput_per_hour"], availability / process_s * 3600, precision=0.02)
-    down = [r.elements["m"]["states"]["down"] for r in result.replications]
-    agrees(estimate(down), 1 - availability, precision=0.1)
+    agrees(kpi(results, "throughput_per_hour"), availability / process_s * 3600, precision=0.02)
+    agrees(shares(results, "m", "down"), 1 - availability, precision=0.1)
 
 
 def test_littles_law_holds_on_the_bottling_line():
