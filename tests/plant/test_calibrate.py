@@ -29,10 +29,21 @@ def test_a_timed_variant_reproduces_the_physics_run():
     timed = build(variant)
     assert timed.world is None  # no physics at all in the timed run
     timed_result = timed.run()
-    physics_result = build(physics).run()
-    for robot_id in fits:
+    physics_plant = build(physics)
+    physics_result = physics_plant.run()
+    horizon_s = 180.0
+    for robot_id, fit in fits.items():
         key = f"{robot_id}.utilisation"
-        assert timed_result.kpis[key] == pytest.approx(physics_result.kpis[key], rel=0.03)
+        # The timed robot works every cycle at the fitted mean; the physics robot's first cycle
+        # starts from its home pose and takes longer (that is why the fit leaves it out). So
+        # the working shares differ by that first cycle's excess over the horizon, give or
+        # take the spread of the cycles and the few physics steps (1/240 s) by which a physics
+        # cycle starts at a step boundary after the event that starts it.
+        first = physics_plant.performers.robots[robot_id].cycles[0]
+        excess_s = sum(first.values()) - fit.mean_s
+        allowed = (abs(excess_s) + 3 * fit.sd_s + 4 / 240) / horizon_s
+        gap = timed_result.kpis[key] - physics_result.kpis[key]
+        assert abs(gap) <= allowed + 1e-9, (robot_id, gap, allowed)
     assert timed_result.parts_out == pytest.approx(physics_result.parts_out, abs=1)
 
 
