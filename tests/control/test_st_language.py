@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twin.control import SoftPLC
-from twin.control.st.types import ELEMENTARY, wrap_int
 
 
 def once(src: str, scans: int = 1) -> SoftPLC:
@@ -37,6 +37,24 @@ def test_each_width_wraps_at_its_own_range():
         65535,
         0,
         -32768,
+    ]
+
+
+def test_the_64_and_32_bit_types_wrap_at_their_own_ranges():
+    plc = once("""PROGRAM p
+    VAR top : LINT := 9223372036854775807; bottom : LINT := -9223372036854775808;
+        zero : ULINT := 0; half : ULINT := 9223372036854775808; full : UDINT := 4294967295;
+        big : UDINT := 65536; END_VAR
+    top := top + 1; bottom := bottom - 1; zero := zero - 1; half := half * 2; full := full + 1;
+    big := big * big;
+    END_PROGRAM""")
+    assert [plc.read(x) for x in ["top", "bottom", "zero", "half", "full", "big"]] == [
+        -9223372036854775808,
+        9223372036854775807,
+        18446744073709551615,
+        0,
+        0,
+        0,
     ]
 
 
@@ -394,6 +412,22 @@ def test_program_is_chosen_by_name_when_the_file_holds_several():
 
 
 WIDTHS = ["SINT", "INT", "DINT", "LINT", "USINT", "UINT", "UDINT", "ULINT"]
+C_TYPES = dict(
+    zip(
+        WIDTHS,
+        (
+            ctypes.c_int8,
+            ctypes.c_int16,
+            ctypes.c_int32,
+            ctypes.c_int64,
+            ctypes.c_uint8,
+            ctypes.c_uint16,
+            ctypes.c_uint32,
+            ctypes.c_uint64,
+        ),
+        strict=True,
+    )
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -404,8 +438,10 @@ WIDTHS = ["SINT", "INT", "DINT", "LINT", "USINT", "UINT", "UDINT", "ULINT"]
     st.sampled_from(["+", "-", "*"]),
 )
 def test_integer_arithmetic_wraps_like_twos_complement(type_name, a, b, op):
-    t = ELEMENTARY[type_name]
-    a, b = wrap_int(a, t), wrap_int(b, t)
+    # The expected value comes from C's fixed-width integers (ctypes), not from twin's own
+    # wrapping, which it would only repeat.
+    fixed = C_TYPES[type_name]
+    a, b = fixed(a).value, fixed(b).value
     plc = SoftPLC.from_source(
         f"PROGRAM p VAR_INPUT a, b : {type_name}; END_VAR VAR_OUTPUT c : {type_name}; END_VAR "
         f"c := a {op} b; END_PROGRAM"
@@ -413,7 +449,7 @@ def test_integer_arithmetic_wraps_like_twos_complement(type_name, a, b, op):
     plc.write({"a": a, "b": b})
     plc.scan()
     expected = {"+": a + b, "-": a - b, "*": a * b}[op]
-    assert plc.read("c") == wrap_int(expected, t)
+    assert plc.read("c") == fixed(expected).value
 
 
 @settings(max_examples=60, deadline=None)
