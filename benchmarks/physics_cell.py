@@ -25,6 +25,7 @@ from pybullet_replay import Prepared, Recording, mark_run_start, prepare, record
 from pybullet_replay import state_hash as client_state_hash
 from rich.console import Console
 from rich.table import Table
+from targets import Targets, add_option
 
 import twin.physics.robot.kinematics as kinematics_module
 import twin.physics.world as world_module
@@ -308,10 +309,6 @@ def median(values) -> float:
     return statistics.median(list(values))
 
 
-def verdict(met: bool) -> str:
-    return "[green]meets[/green]" if met else "[red]MISSES[/red]"
-
-
 def speed_table(title: str, scenes: list[tuple[str, list[Measurement], float]]) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("")
@@ -511,6 +508,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", type=int, metavar="N", default=0, help="also cProfile robot_cell, top N"
     )
+    add_option(parser)
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be 1 or more")
@@ -592,19 +590,21 @@ def main(argv: list[str] | None = None) -> int:
     overheads = [r.overhead for r in cell_runs]
     overhead = median(overheads)
     four_overhead = median(r.overhead for r in four_runs)
-    console.print(
-        f"robot_cell real-time factor {cell_rtf:.1f}× — {verdict(cell_rtf >= TARGET_RTF_CELL)} "
-        f"the target of ≥ {TARGET_RTF_CELL:.0f}×"
+    targets = Targets()
+    targets.check(
+        f"robot_cell real-time factor {cell_rtf:.1f}× ≥ {TARGET_RTF_CELL:.0f}×",
+        cell_rtf >= TARGET_RTF_CELL,
     )
-    console.print(
-        f"4-robot real-time factor {four_rtf:.1f}× — {verdict(four_rtf >= TARGET_RTF_FOUR)} "
-        f"the target of ≥ {TARGET_RTF_FOUR:.0f}×"
+    targets.check(
+        f"4-robot real-time factor {four_rtf:.1f}× ≥ {TARGET_RTF_FOUR:.0f}×",
+        four_rtf >= TARGET_RTF_FOUR,
     )
+    # Against stepSimulation alone the belts' own calls count as overhead: for information.
     console.print(
         f"coupling overhead over stepSimulation only on robot_cell {overhead:+.0%} (runs "
         f"{min(overheads):+.0%} to "
-        f"{max(overheads):+.0%}; 4 robots {four_overhead:+.0%}) — "
-        f"{verdict(overhead <= TARGET_OVERHEAD)} the target of ≤ {TARGET_OVERHEAD:.0%}"
+        f"{max(overheads):+.0%}; 4 robots {four_overhead:+.0%}), for information; the target "
+        "is judged against the bare replay below"
     )
     bares = [cell_bare, four_bare]
     console.print(
@@ -632,11 +632,15 @@ def main(argv: list[str] | None = None) -> int:
         wall, per_physics, pairs = bare_overheads(runs, bare)
         step_only = median(r.overhead for r in runs)
         overhead_lines.append(
-            f"{name}: over stepSimulation only {step_only:+.0%} — "
-            f"{verdict(step_only <= TARGET_OVERHEAD)}; over the bare replay {wall:+.0%} by wall "
-            f"time (each run against its replay {min(pairs):+.0%} to {max(pairs):+.0%}) — "
-            f"{verdict(wall <= TARGET_OVERHEAD)}, {per_physics:+.0%} per physics time — "
-            f"{verdict(per_physics <= TARGET_OVERHEAD)}"
+            f"{name}: over stepSimulation only {step_only:+.0%}; over the bare replay "
+            f"{wall:+.0%} by wall time (each run against its replay {min(pairs):+.0%} to "
+            f"{max(pairs):+.0%}), {per_physics:+.0%} per physics time"
+        )
+        # Per physics time is the drift-free measure (wall time swings ±20 % between pairs).
+        targets.check(
+            f"{name} coupling over the bare replay {per_physics:+.0%} per physics time ≤ "
+            f"{TARGET_OVERHEAD:.0%}",
+            per_physics <= TARGET_OVERHEAD,
         )
     console.print(f"coupling overhead, target ≤ {TARGET_OVERHEAD:.0%}:")
     for line in overhead_lines:
@@ -650,9 +654,10 @@ def main(argv: list[str] | None = None) -> int:
         "bare replay reaches twin's final state: "
         + ("[green]yes[/green], every replay and every twin run" if matched else "[red]NO[/red]")
     )
+    targets.check("the bare replay reaches twin's final state", matched)
     if args.profile:
         profile(cell, args.profile)
-    return 0 if matched else 1
+    return targets.exit_status(console, args.no_target)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
+import sys
 import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from targets import Targets, add_option
 
 from twin.cli.progress import ProgressBar
 from twin.experiment import run_experiment
@@ -57,9 +59,10 @@ def timed_pair(scenario, first_with: bool) -> tuple[float, float, int]:
     return with_s, without_s, reports
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
+    add_option(parser)
     args = parser.parse_args()
     console = Console()
     table = Table(title="Progress reporting: cost (with / without, paired, same process)")
@@ -85,9 +88,12 @@ def main() -> None:
             f"{min(ratios):.3f}–{max(ratios):.3f}",
         )
     console.print(table)
-    verdict = "within" if worst <= TARGET_OVERHEAD else "ABOVE"
-    console.print(f"Worst median overhead {worst:+.1%}: {verdict} {TARGET_OVERHEAD:.0%}")
+    targets = Targets()
+    targets.check(
+        f"worst median overhead {worst:+.1%} ≤ {TARGET_OVERHEAD:.0%}", worst <= TARGET_OVERHEAD
+    )
+    return targets.exit_status(console, args.no_target)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

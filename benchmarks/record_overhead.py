@@ -6,12 +6,14 @@ import argparse
 import random
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from targets import Targets, add_option
 
 from twin.experiment import run_experiment
 from twin.record import RunStore
@@ -65,13 +67,15 @@ def replay_speed(store: RunStore, queries: int) -> dict[str, float]:
     }
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--replications", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--queries", type=int, default=50)
+    add_option(parser)
     args = parser.parse_args()
     console = Console()
+    targets = Targets()
     folder = Path(tempfile.mkdtemp(prefix="twin-bench-store-"))
     try:
         store = RunStore(folder)
@@ -101,9 +105,9 @@ def main() -> None:
             f"{rows:,}",
         )
         console.print(table)
-        verdict = "meets" if ratio - 1 <= TARGET_OVERHEAD else "MISSES"
-        console.print(
-            f"overhead {ratio - 1:+.0%} — {verdict} the target of ≤ {TARGET_OVERHEAD:.0%}"
+        targets.check(
+            f"recording overhead {ratio - 1:+.0%} ≤ {TARGET_OVERHEAD:.0%}",
+            ratio - 1 <= TARGET_OVERHEAD,
         )
         with console.status("a run with over a million logged rows, then replay queries..."):
             speed = replay_speed(store, args.queries)
@@ -126,11 +130,14 @@ def main() -> None:
             f"{speed['window_median_s']:.4f}",
         )
         console.print(table)
-        if speed["rows"] < BIG_LOG_ROWS:
-            console.print(f"[yellow]note: fewer than {BIG_LOG_ROWS:,} rows[/]")
+        targets.check(
+            f"a replay log of {speed['rows']:,} rows ≥ {BIG_LOG_ROWS:,}",
+            speed["rows"] >= BIG_LOG_ROWS,
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    return targets.exit_status(console, args.no_target)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

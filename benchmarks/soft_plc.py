@@ -10,6 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from targets import Targets, add_option
+
 from twin.control import SoftPLC
 
 CYCLE_S = 0.010
@@ -559,7 +562,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", help="also write the results as a Markdown section here")
     parser.add_argument("--station-horizon", default="5min", help="sorting station run length")
     parser.add_argument("--station-repeats", type=int, default=3)
+    add_option(parser)
     args = parser.parse_args(argv)
+    targets = Targets()
     try:
         r = scan_ratio(args.scans, args.repeats)
     except AssertionError as err:
@@ -572,6 +577,11 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio twin/hand-written:   {r['ratio']:8.2f}  (scan alone {r['scan_only_ratio']:.2f}; "
         f"target <= {TARGET_RATIO:g})"
     )
+    targets.check(f"ratio {r['ratio']:.2f} ≤ {TARGET_RATIO:g}", r["ratio"] <= TARGET_RATIO)
+    targets.check(
+        f"scan alone {r['scan_only_ratio']:.2f} ≤ {TARGET_RATIO:g}",
+        r["scan_only_ratio"] <= TARGET_RATIO,
+    )
     if args.station_repeats > 0:
         station = station_rtf(args.station_horizon, args.station_repeats)
         low, high = station["rtf_range"]
@@ -581,10 +591,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{station['scans']} scans, {station['steps']} physics steps, "
             f"{station['sorted']} boxes sorted in {station['horizon_s']:.0f} s"
         )
+        targets.check(
+            f"sorting station {station['rtf']:.1f}× ≥ {STATION_TARGET_RTF:g}× real time",
+            station["rtf"] >= STATION_TARGET_RTF,
+        )
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
             f.write(markdown(r))
-    return 0
+    return targets.exit_status(Console(), args.no_target)
 
 
 if __name__ == "__main__":
