@@ -29,6 +29,6 @@ class Page:
 
 def pages() -> list[Page]:
     """Every page of the app, in the order their patterns are tried."""
-    from web.pages import runs
+    from web.pages import compare, replay, runs, whatif
 
-    return [runs.PAGE]
+    return [runs.PAGE, replay.PAGE, compare.PAGE, whatif.PAGE]
