@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from twin.record import RunStore
 from twin.record.replay import Replay
 
+T = TypeVar("T")
+
 # Replays kept open: each holds a Parquet file and its index, a few MB at most.
 OPEN_REPLAYS = 8
+# Things worked out once per run and kept (a run's layout, its parsed scenario...).
+KEPT = 32
 
 
 @dataclass
@@ -24,6 +30,7 @@ class WebContext:
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _replays: OrderedDict = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _kept: OrderedDict = field(default_factory=OrderedDict, repr=False)
 
     def store(self) -> RunStore:
         """This thread's connection to the store (SQLite connections stay in their thread)."""
@@ -49,3 +56,17 @@ class WebContext:
             while len(self._replays) > OPEN_REPLAYS:
                 self._replays.popitem(last=False)
         return replay
+
+    def kept(self, key: tuple, make: Callable[[], T]) -> T:
+        """``make()``, worked out once per ``key`` while it is among the last few asked for.
+        Keys name a run's log by its checksum, so a rewritten run is worked out afresh."""
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        value = make()
+        with self._lock:
+            self._kept[key] = value
+            while len(self._kept) > KEPT:
+                self._kept.popitem(last=False)
+        return value
