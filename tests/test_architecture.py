@@ -73,3 +73,37 @@ def test_the_command_line_starts_runs_only_through_the_facade():
 def test_the_web_app_reads_runs_through_the_store_and_starts_them_through_the_facade():
     engine = ("twin.plant", "twin.line", "twin.physics", "twin.control", "twin.experiment")
     assert offending("web", (*engine, "twin.cli", "simpy", "pybullet")) == {}
+
+
+WEB_STACK = ("web", "dash", "plotly")
+
+
+def _imports_with_place(tree: ast.AST, in_function: bool = False):
+    """Every runtime import of the tree, with whether it sits inside a function."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            continue
+        if isinstance(node, ast.Import):
+            yield [alias.name for alias in node.names], in_function, node.lineno
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield [node.module], in_function, node.lineno
+        inside = in_function or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        yield from _imports_with_place(node, inside)
+
+
+def test_the_package_loads_the_web_app_only_inside_the_commands_that_need_it():
+    # `import twin` and every other command stay quick and need no Dash or plotly: only a
+    # command of twin.cli that serves or writes pages (`twin ui`, `twin runs report`) imports
+    # the web stack, inside its own function.
+    misplaced, in_commands = [], set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        where = str(path.relative_to(ROOT))
+        for names, in_function, line in _imports_with_place(ast.parse(path.read_text("utf-8"))):
+            if not any(n == f or n.startswith(f + ".") for n in names for f in WEB_STACK):
+                continue
+            if in_function and where.startswith("twin/cli/"):
+                in_commands.add(where)
+            else:
+                misplaced.append(f"{where}:{line} imports {', '.join(names)}")
+    assert misplaced == []
+    assert in_commands >= {"twin/cli/main.py", "twin/cli/runs.py"}  # the check sees them

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from twin.cli.tables import number
-from twin.record.compare import KpiRow, RunComparison
+from twin.record.compare import KpiRow, RunComparison, parameter_text
 from twin.stats import Comparison, Estimate
 
 # Beyond this many runs the KPIs are shown with one run per row.
@@ -15,19 +15,6 @@ COLUMNS_UP_TO = 3
 # Parameters shown at most; runs of different scenarios can differ in hundreds.
 PARAMETERS_SHOWN = 30
 RUN_CELL_WIDTH = 26
-
-
-def _value(value) -> str:
-    """A parameter's value as the scenario file would write it."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_value(v)}" for k, v in value.items()) + "}"
-    return str(value)
 
 
 def parameter_table(comparison: RunComparison) -> Table | str:
@@ -39,7 +26,7 @@ def parameter_table(comparison: RunComparison) -> Table | str:
     for run in comparison.runs:
         table.add_column(run.short_id, overflow="fold")
     for name, values in list(comparison.parameters.items())[:PARAMETERS_SHOWN]:
-        table.add_row(name, *(_value(v) for v in values))
+        table.add_row(name, *(parameter_text(v) for v in values))
     hidden = len(comparison.parameters) - PARAMETERS_SHOWN
     if hidden > 0:
         table.caption = f"… and {hidden} more (--json lists them all)"
@@ -152,21 +139,7 @@ def _runs_as_rows(comparison: RunComparison, rows: list[KpiRow], width: int) -> 
 
 def method_note(comparison: RunComparison) -> str:
     """Which test gave the Δ intervals and p-values, and why that one."""
-    if comparison.method == "paired":
-        done = comparison.replications[0]
-        return (
-            "* significant at the 5 % level (paired t-test over replications: the runs share "
-            f"seed {comparison.runs[0].seed} and {done} replications, so replication i of each "
-            "drew the same random numbers)"
-        )
-    base, base_done = comparison.runs[0], comparison.replications[0]
-    reasons = []
-    for run, done in zip(comparison.runs[1:], comparison.replications[1:], strict=True):
-        if run.seed != base.seed:
-            reasons.append(f"{run.short_id} has seed {run.seed}, the base {base.seed}")
-        elif done != base_done:
-            reasons.append(f"{run.short_id} has {done} replications, the base {base_done}")
     return (
-        "* significant at the 5 % level (Welch's t-test over replications: "
-        f"{'; '.join(reasons)}, so the replications do not pair up)"
+        f"* significant at the 5 % level ({comparison.method_name} over replications: "
+        f"{comparison.method_reason()})"
     )

@@ -1,4 +1,4 @@
-"""`twin runs`: list, show, compare, look into, export and delete recorded runs."""
+"""`twin runs`: list, show, compare, report on, look into, export and delete recorded runs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from twin.cli.common import StoreOption, console_for, fail, open_store, write_js
 from twin.errors import TwinError
 
 runs_app = typer.Typer(
-    help="Recorded runs: list, show, compare, events, export, delete.", no_args_is_help=True
+    help="Recorded runs: list, show, compare, report, events, export, delete.",
+    no_args_is_help=True,
 )
 
 STATUS_STYLES = {"complete": "green", "running": "cyan", "failed": "red", "interrupted": "yellow"}
@@ -227,6 +228,38 @@ def compare(
     console.print(method_note(comparison))
     if json_path is not None:
         write_json(comparison.to_json(), json_path)
+
+
+@runs_app.command()
+def report(
+    run_ids: Annotated[
+        list[str],
+        typer.Argument(help="One run id or more; with two or more the first is the base."),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path(
+        "report.html"
+    ),
+    all_kpis: Annotated[
+        bool, typer.Option("--all", help="Every KPI, not only the headline ones.")
+    ] = False,
+    store: StoreOption = None,
+) -> None:
+    """Write one self-contained HTML file: the runs, their KPIs, the comparison, and a Gantt
+    chart and time series of each run's first replication.
+
+    The file inlines plotly.js (about 4.5 MB): it opens from disk, offline, with no server.
+    Two or more runs are compared as `twin runs compare` and the web app's compare page do.
+    """
+    # Imported here: the web package (Dash, plotly) loads only for the command that needs it.
+    from web.report import write_report
+
+    run_store = open_store(store)
+    try:
+        runs = [run_store.get(ref) for ref in run_ids]
+        size = write_report(run_store, runs, out, every=all_kpis)
+    except TwinError as error:
+        fail(error)
+    console_for().print(f"wrote {out} ({size / 1e6:.1f} MB)", highlight=False)
 
 
 @runs_app.command()

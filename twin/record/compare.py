@@ -35,6 +35,28 @@ class RunComparison:
     parameters: dict[str, list[Any]]  # dotted parameter → value per run (None: absent)
     kpis: list[KpiRow]
 
+    @property
+    def method_name(self) -> str:
+        """The test behind the differences, as a reader calls it."""
+        return "paired t-test" if self.method == "paired" else "Welch's t-test"
+
+    def method_reason(self) -> str:
+        """Why that test: what the runs share, or which run breaks the pairing and how — the
+        words `twin runs compare` and the web app's compare page both print."""
+        base, base_done = self.runs[0], self.replications[0]
+        if self.method == "paired":
+            return (
+                f"the runs share seed {base.seed} and {base_done} replications, so replication "
+                "i of each drew the same random numbers"
+            )
+        reasons = []
+        for run, done in zip(self.runs[1:], self.replications[1:], strict=True):
+            if run.seed != base.seed:
+                reasons.append(f"{run.short_id} has seed {run.seed}, the base {base.seed}")
+            elif done != base_done:
+                reasons.append(f"{run.short_id} has {done} replications, the base {base_done}")
+        return f"{'; '.join(reasons)}, so the replications do not pair up"
+
     def to_json(self) -> dict:
         """Plain data for ``compare --json``: no NaN, no tuples."""
         return json_safe(
@@ -154,6 +176,19 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    return str(value)
+
+
+def parameter_text(value: Any) -> str:
+    """A parameter's value as the scenario file would write it (``—`` for none)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(parameter_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {parameter_text(v)}" for k, v in value.items()) + "}"
     return str(value)
 
 
