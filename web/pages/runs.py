@@ -47,6 +47,9 @@ def layout(context: WebContext, query: dict[str, str]) -> html.Div:
     ]
     if not context.read_only:
         controls.append(html.Button("Delete selected", id="runs-delete", className="danger"))
+    # A what-if starts a run: not offered in a read-only app.
+    whatif = not context.read_only
+    whatif_column = [{"name": "", "id": "whatif", "presentation": "markdown"}] if whatif else []
     return html.Div(
         [
             html.H1("Runs"),
@@ -62,8 +65,9 @@ def layout(context: WebContext, query: dict[str, str]) -> html.Div:
                     {"name": "status", "id": "status"},
                     {"name": "reps", "id": "reps"},
                     *({"name": f"{label} ± 95 %", "id": name} for name, label in KPIS),
+                    *whatif_column,
                 ],
-                data=rows(store, query.get("q", ""), query.get("status")),
+                data=rows(store, query.get("q", ""), query.get("status"), whatif=whatif),
                 row_selectable="multi",
                 selected_row_ids=[],
                 sort_action="native",
@@ -112,8 +116,11 @@ STATUS_STYLES = [
 ]
 
 
-def rows(store: RunStore, search: str = "", status: str | None = None) -> list[dict]:
-    """The table's rows, newest first: one per run that matches the search and status."""
+def rows(
+    store: RunStore, search: str = "", status: str | None = None, *, whatif: bool = False
+) -> list[dict]:
+    """The table's rows, newest first: one per run that matches the search and status
+    (``whatif``: each with a link to ask what if)."""
     faults = store.fault_counts()
     needle = (search or "").strip().lower()
     found = []
@@ -121,6 +128,8 @@ def rows(store: RunStore, search: str = "", status: str | None = None) -> list[d
         if needle and needle not in f"{run.id} {run.scenario_name} {run.variant}".lower():
             continue
         found.append(row(store, run, faults.get(run.id, 0)))
+        if whatif:
+            found[-1]["whatif"] = f"[What if…](/whatif/{run.id})"
     return found
 
 
@@ -175,7 +184,7 @@ def register(app: Dash, context: WebContext) -> None:
         State("runs-table", "data"),
     )
     def refresh(search, status, _tick, shown):
-        data = rows(context.store(), search or "", status)
+        data = rows(context.store(), search or "", status, whatif=not context.read_only)
         return no_update if data == shown else data
 
     @app.callback(
@@ -227,7 +236,7 @@ def register(app: Dash, context: WebContext) -> None:
                     store.delete(data[index]["run_id"])
                 except StoreError:
                     continue  # a run still being written stays; the table shows it running
-        return rows(store, search or "", status), []
+        return rows(store, search or "", status, whatif=True), []
 
 
 PAGE = Page(pattern=r"/", title="Runs", layout=layout, register=register)

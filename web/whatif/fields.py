@@ -25,6 +25,13 @@ RUN = "run"  # the group of the run settings (no element may be called run)
 DURATION = "s"  # seconds, or a number with its unit: 90s, 5min, 2h
 DIST = "distribution"  # a duration that may be random: a constant, or one field per parameter
 
+# The run settings a what-if changes: (name in the file, label, unit).
+RUN_SETTINGS = (
+    ("horizon", "horizon", DURATION),
+    ("warmup", "warm-up", DURATION),
+    ("replications", "replications", ""),
+    ("seed", "seed", ""),
+)
 # Per element type, the parameters a what-if changes: (name in the file, label, unit or DIST).
 # Placement (base, start, yaw), part types and panels are layout, not what-if questions.
 PARAMETERS: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -88,24 +95,8 @@ def form_fields(
     raw = raw_scenario(text, source=source, overrides=overrides)
     run = raw.get("run") if isinstance(raw.get("run"), dict) else {}
     fields = [
-        _plain(RUN, "run settings", "run.horizon", "horizon", run.get("horizon"), DURATION),
-        _plain(
-            RUN,
-            "run settings",
-            "run.warmup",
-            "warm-up",
-            _given(run, "warmup", RunSettings),
-            DURATION,
-        ),
-        _plain(
-            RUN,
-            "run settings",
-            "run.replications",
-            "replications",
-            _given(run, "replications", RunSettings),
-            "",
-        ),
-        _plain(RUN, "run settings", "run.seed", "seed", _given(run, "seed", RunSettings), ""),
+        _plain(RUN, "run settings", f"run.{name}", label, _given(run, name, RunSettings), unit)
+        for name, label, unit in RUN_SETTINGS
     ]
     elements = raw.get("elements") if isinstance(raw.get("elements"), dict) else {}
     for element_id, element in elements.items():

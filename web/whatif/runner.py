@@ -80,6 +80,7 @@ class WhatIfRunner:
         if not wanted:
             return Refused("Nothing is changed yet: change a value, then run.", reason=UNCHANGED)
         settings = [*original.overrides, *wanted]
+        label = LABEL + " ".join(wanted)
         with self._lock:
             if self._running is not None:
                 busy = self._jobs[self._running]
@@ -88,8 +89,10 @@ class WhatIfRunner:
                     f"{busy.original_id[:8]}); wait until it ends, then run this one.",
                     reason=BUSY,
                 )
+            # Taken at once, so that a second start while this one loads is refused.
             self._count += 1
             job = self._running = self._count
+            self._keep(Status(job, RUNNING, original.id, label, replications=0))
         try:
             # The run's own text and overrides, plus the changes: the user's file is only
             # named (messages, a controller's program next to it), never read or written.
@@ -97,23 +100,19 @@ class WhatIfRunner:
                 original.scenario_text, source=original.scenario_source, set=settings
             )
         except ScenarioError as error:
-            self._release(job)
+            self._forget(job)
             return _refused(fields, error, settings)
         except TwinError as error:  # a controller program that no longer compiles
-            self._release(job)
+            self._forget(job)
             return Refused(str(error))
-        status = Status(
-            job,
-            RUNNING,
-            original.id,
-            LABEL + " ".join(wanted),
-            scenario.run.replications,
-        )
-        with self._lock:
-            self._keep(status)
+        except BaseException:
+            self._forget(job)
+            raise
+        self._update(job, replications=scenario.run.replications)
+        status = self.status(job)
         thread = threading.Thread(
             target=self._run,
-            args=(job, scenario, status.label, fields, settings),
+            args=(job, scenario, label, fields, settings),
             name=f"what-if {job}",
         )
         thread.daemon = True  # a run in progress does not keep the app from quitting
@@ -139,8 +138,9 @@ class WhatIfRunner:
             done = int(report.done // whole) if whole > 0 else report.replication
             self._update(job, fraction=min(fraction, 1.0), replications_done=done)
 
-        store = RunStore(self.folder)  # this thread's own connection
+        store = None
         try:
+            store = RunStore(self.folder)  # this thread's own connection
             result = twin.run(scenario, store=store, label=label, on_progress=progress)
         except ScenarioError as error:  # what only building the line finds
             placed = scenario.locate(error)
@@ -155,7 +155,8 @@ class WhatIfRunner:
             done = len(result.replications)
             self._end(job, state=DONE, run_id=result.run_id, fraction=1.0, replications_done=done)
         finally:
-            store.close()
+            if store is not None:
+                store.close()
 
     def _update(self, job: int, **changes) -> None:
         with self._lock:
@@ -166,8 +167,10 @@ class WhatIfRunner:
             self._jobs[job] = replace(self._jobs[job], **changes)
             self._running = None
 
-    def _release(self, job: int) -> None:
+    def _forget(self, job: int) -> None:
+        """Drop a what-if that never started."""
         with self._lock:
+            self._jobs.pop(job, None)
             if self._running == job:
                 self._running = None
 
