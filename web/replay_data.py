@@ -35,20 +35,22 @@ class ReplayData:
 
     @property
     def end_s(self) -> float:
-        return self.replay.end_s
+        return self.replay.until_s
 
-    def gantt(self, cursor_s: float) -> go.Figure:
-        return gantt_figure(self.replay, cursor_s=cursor_s, tracks=self.tracks)
+    # The page lays its own cursor over these charts (replay.js), so they are drawn without.
 
-    def wip(self, cursor_s: float) -> go.Figure:
-        return wip_throughput_figure(self.replay, cursor_s=cursor_s, moved=self.moved)
+    def gantt(self) -> go.Figure:
+        return gantt_figure(self.replay, tracks=self.tracks)
 
-    def levels(self, cursor_s: float) -> go.Figure:
+    def wip(self) -> go.Figure:
+        return wip_throughput_figure(self.replay, moved=self.moved)
+
+    def levels(self) -> go.Figure:
         holding = self.view.of_type("buffer", "conveyor")
-        return buffer_levels_figure(self.replay, holding, cursor_s=cursor_s, moved=self.moved)
+        return buffer_levels_figure(self.replay, holding, moved=self.moved)
 
-    def tags(self, names: list[str], cursor_s: float) -> go.Figure:
-        return tag_trace_figure(self.replay, names, self.view.tag_types, cursor_s=cursor_s)
+    def tags(self, names: list[str]) -> go.Figure:
+        return tag_trace_figure(self.replay, names, self.view.tag_types)
 
 
 def replay_data(context: WebContext, run: RunInfo, replication: int) -> ReplayData:

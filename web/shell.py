@@ -21,7 +21,13 @@ def frame(read_only: bool) -> html.Div:
                 ],
                 className="top",
             ),
-            dcc.Loading(html.Main(id="page", className="page"), type="dot", delay_show=400),
+            # Only a page being opened shows the indicator, not every update inside it.
+            dcc.Loading(
+                html.Main(id="page", className="page"),
+                type="dot",
+                delay_show=400,
+                target_components={"page": "children"},
+            ),
         ]
     )
 

@@ -68,9 +68,10 @@ def serve() -> Iterator[Callable[..., Served]]:
 
 
 @pytest.fixture
-def page(browser, request):
+def page(browser, serve, request):
     """A fresh page at 1280×800 that fails the test on any console error, and leaves a
-    screenshot of where it ended."""
+    screenshot of where it ended. (It asks for ``serve`` so that it closes before the server
+    does: a page left polling a stopped server is not the page's error.)"""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     errors: list[str] = []
@@ -107,4 +108,19 @@ def runs(tmp_path_factory) -> dict:
         "bigger": twin.run(bigger, replications=3, store=folder, label="bigger buffer").run_id,
         "cell": twin.run(cell, store=folder).run_id,
         "sorter": twin.run(sorter, store=folder).run_id,
+        "failing": twin.run(twin.loads(FAILING, source="failing.yaml"), store=folder).run_id,
     }
+
+
+# Two machines, the first failing about once an hour for ten minutes.
+FAILING = """
+name: Failing line
+run: {horizon: 8h, warmup: 1h, replications: 1, seed: 5}
+elements:
+  feed: {type: source}
+  m1: {type: station, process: {exponential: 50s}, failures: {mtbf: 1h, mttr: 10min}}
+  b1: {type: buffer, capacity: 4}
+  m2: {type: station, process: {exponential: 55s}}
+  done: {type: sink}
+flow: [feed -> m1 -> b1 -> m2 -> done]
+"""

@@ -64,6 +64,8 @@ class Replay:
             for kind in {g["kind"] for g in index}
         }
         self._all = [g for g in index if g["replication"] == replication]
+        ended = {r["replication"]: r["end_s"] for r in store.replications(self.run.id)}
+        self._ended_s = ended.get(replication)
 
     def names(self) -> list[str]:
         """Every element, tag and body this replication's log names (as source or target),
@@ -82,6 +84,14 @@ class Replay:
     def end_s(self) -> float:
         """Time of the last logged row of this replication."""
         return max((g["last_s"] for g in self._all), default=0.0)
+
+    @property
+    def until_s(self) -> float:
+        """The replication's end: its horizon, or where it stopped (a PLC in STOP); while it is
+        still being written, its last logged row."""
+        if self._ended_s is not None:
+            return max(float(self._ended_s), self.end_s)
+        return self.end_s
 
     def _read(self, group: dict, columns: list[str]) -> pa.Table:
         return self._file.read_row_group(group["row_group"], columns=columns)

@@ -4,11 +4,72 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
   replay: {
     // One tick of playback: the cursor advances by the tick's time times the speed and stops
     // at the end.
+    // The step is the wall time since the last tick (not the nominal interval), so a busy
+    // browser plays at the chosen speed, in coarser steps.
     tick: function (_n, playing, speed, value, end, tickMs) {
+      var replay = window.dash_clientside.replay;
       if (!playing) { return [window.dash_clientside.no_update, window.dash_clientside.no_update]; }
-      var next = value + (tickMs / 1000) * speed;
+      var now = performance.now();
+      var elapsed = replay.lastTick ? now - replay.lastTick : tickMs;
+      replay.lastTick = now;
+      // On a grid of 10 ms, so that the URL (in hundredths) names the very instant shown.
+      var next = Math.round((value + (Math.min(elapsed, 10 * tickMs) / 1000) * speed) * 100) / 100;
       if (next >= end) { return [end, false]; }
-      return [next, true];
+      // Playing stays as it is: writing it again would restart the interval's timer.
+      return [next, window.dash_clientside.no_update];
+    },
+
+    // What the server is asked to draw: every cursor move while paused, at most a few a
+    // second while playing (each draws the line and moves four charts' cursors), and the
+    // last one when playback stops.
+    cursor: function (value, playing, everyMs) {
+      var replay = window.dash_clientside.replay;
+      var now = performance.now();
+      if (playing && replay.lastSent && now - replay.lastSent < everyMs) {
+        return window.dash_clientside.no_update;
+      }
+      replay.lastSent = playing ? now : 0;
+      return value;
+    },
+
+    // The cursor on every timeline chart: a thin element laid over the plot and moved by
+    // its pixel position, so that moving it redraws nothing of the chart itself (a plotly
+    // shape would redraw the whole chart, 100 ms and more for a long Gantt).
+    cursors: function (value, base) {
+      var replay = window.dash_clientside.replay;
+      replay.cursorAt = value / base.per;
+      var waiting = 0;
+      ["replay-gantt", "replay-wip", "replay-levels", "replay-tags"].forEach(function (id) {
+        var graph = document.querySelector("#" + id + " .js-plotly-plot");
+        if (graph && graph._fullLayout) { replay.placeCursor(graph); } else { waiting += 1; }
+      });
+      // Charts still being drawn when the page opens get their cursor a moment later.
+      if (waiting && (replay.retries = (replay.retries || 0) + 1) < 50) {
+        setTimeout(function () { replay.cursors(value, base); }, 200);
+      } else if (!waiting) { replay.retries = 0; }
+      return window.dash_clientside.no_update;
+    },
+
+    placeCursor: function (graph) {
+      var replay = window.dash_clientside.replay;
+      var full = graph._fullLayout;
+      if (!full || !full.xaxis || replay.cursorAt === undefined) { return; }
+      var line = graph.querySelector(":scope > .replay-cursor");
+      if (!line) {
+        line = document.createElement("div");
+        line.className = "replay-cursor";
+        graph.appendChild(line);
+        // Zooming or panning the chart moves the cursor with the axis.
+        graph.on("plotly_relayout", function () { replay.placeCursor(graph); });
+        graph.on("plotly_afterplot", function () { replay.placeCursor(graph); });
+      }
+      var axis = full.xaxis, size = full._size;
+      var x = axis._offset + axis.l2p(replay.cursorAt);
+      var inside = x >= axis._offset && x <= axis._offset + axis._length;
+      line.style.display = inside ? "block" : "none";
+      line.style.left = x + "px";
+      line.style.top = size.t + "px";
+      line.style.height = size.h + "px";
     },
 
     playLabel: function (playing) {
@@ -16,6 +77,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     },
 
     toggle: function (_clicks, playing, value, end) {
+      window.dash_clientside.replay.lastTick = performance.now();
       // Play from the start again once the end is reached.
       if (!playing && value >= end) { return [true, 0]; }
       return [!playing, window.dash_clientside.no_update];

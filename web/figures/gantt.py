@@ -19,7 +19,7 @@ def gantt_figure(
     """States of every element place over the replication (``tracks``: its state tracks, when
     the caller has read them already); the first shape is the cursor."""
     tracks = state_tracks(replay) if tracks is None else tracks
-    end_s = replay.end_s
+    end_s = replay.until_s
     unit, per = time_scale(end_s)
     rows: dict[str, list[tuple[str, float, float]]] = {}
     slice_s = None
@@ -62,7 +62,7 @@ def gantt_figure(
                 "categoryarray": labels[::-1],
                 "fixedrange": True,
             },
-            shapes=[cursor_shape((cursor_s or 0.0) / per)],
+            shapes=[] if cursor_s is None else [cursor_shape(cursor_s / per)],
             margin={"l": 110, "r": 20, "t": 60, "b": 40},
         )
     )

@@ -138,7 +138,9 @@ def line_figure(
     pad = 0.6
     figure.update_layout(
         **base_layout(
-            height=360,
+            # A line drawn from its flow alone needs a row per branch; a physics layout the
+            # floor's proportions.
+            height=380 if metres else min(420, 180 + 70 * len({round(y, 3) for y in ys})),
             margin={"l": 10, "r": 10, "t": 10, "b": 10},
             xaxis={"visible": False, "range": [min(xs) - pad, max(xs) + pad]},
             yaxis={

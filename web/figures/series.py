@@ -28,7 +28,7 @@ def wip_throughput_figure(
 ) -> go.Figure:
     """Parts in the line (WIP) over time, and parts per hour into the sinks in windows."""
     times, sources, targets = moves(replay) if moved is None else moved
-    unit, per = time_scale(replay.end_s)
+    unit, per = time_scale(replay.until_s)
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
     entries, exits = _ends(sources, targets)
     if len(times):
@@ -47,11 +47,11 @@ def wip_throughput_figure(
             row=1,
             col=1,
         )
-        width_s = _nice_width(replay.end_s / WINDOWS)
-        rate = rate_per_hour(departures(times, targets, exits), replay.end_s, width_s)
+        width_s = _nice_width(replay.until_s / WINDOWS)
+        rate = rate_per_hour(departures(times, targets, exits), replay.until_s, width_s)
         figure.add_trace(
             go.Scatter(
-                x=np.append(rate.times_s, replay.end_s) / per,
+                x=np.append(rate.times_s, replay.until_s) / per,
                 y=np.append(rate.values, rate.values[-1] if len(rate.values) else 0),
                 name=f"throughput (parts/h, per {_duration(width_s)})",
                 mode="lines",
@@ -64,14 +64,14 @@ def wip_throughput_figure(
     figure.update_layout(
         **base_layout(
             height=340,
-            shapes=[_cursor_both(cursor_s or 0.0, per)],
+            shapes=[] if cursor_s is None else [cursor_shape(cursor_s / per)],
             title={"text": "WIP and throughput", "font": {"size": 15}, "x": 0},
             margin={"l": 70, "r": 20, "t": 70, "b": 40},
         )
     )
     figure.update_yaxes(title_text="WIP", row=1, col=1, rangemode="tozero")
     figure.update_yaxes(title_text="parts/h", row=2, col=1, rangemode="tozero")
-    figure.update_xaxes(title_text=f"time ({unit})", row=2, col=1, range=[0, replay.end_s / per])
+    figure.update_xaxes(title_text=f"time ({unit})", row=2, col=1, range=[0, replay.until_s / per])
     return figure
 
 
@@ -80,13 +80,13 @@ def buffer_levels_figure(
 ) -> go.Figure:
     """Parts in each of ``elements`` (buffers, belts) over time."""
     times, sources, targets = moves(replay) if moved is None else moved
-    unit, per = time_scale(replay.end_s)
+    unit, per = time_scale(replay.until_s)
     figure = go.Figure()
     for index, element in enumerate(elements):
         shown = envelope(level(times, sources, targets, {element}), MOST_POINTS)
         figure.add_trace(
             go.Scatter(
-                x=np.append(shown.times_s, replay.end_s) / per,
+                x=np.append(shown.times_s, replay.until_s) / per,
                 y=np.append(shown.values, shown.values[-1]),
                 name=element,
                 mode="lines",
@@ -97,10 +97,10 @@ def buffer_levels_figure(
     figure.update_layout(
         **base_layout(
             height=260,
-            shapes=[cursor_shape((cursor_s or 0.0) / per)],
+            shapes=[] if cursor_s is None else [cursor_shape(cursor_s / per)],
             title={"text": "Buffer and belt levels", "font": {"size": 15}, "x": 0},
             margin={"l": 70, "r": 20, "t": 70, "b": 40},
-            xaxis={"title": f"time ({unit})", "range": [0, replay.end_s / per]},
+            xaxis={"title": f"time ({unit})", "range": [0, replay.until_s / per]},
             yaxis={"title": "parts", "rangemode": "tozero"},
         )
     )
@@ -115,7 +115,7 @@ def tag_trace_figure(
     are 0 or 1)."""
     steps = tag_steps(replay, names)
     shown = [name for name in names if name in steps]
-    unit, per = time_scale(replay.end_s)
+    unit, per = time_scale(replay.until_s)
     rows = max(1, len(shown))
     figure = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.02)
     for row, name in enumerate(shown, start=1):
@@ -126,7 +126,7 @@ def tag_trace_figure(
         )
         figure.add_trace(
             go.Scatter(
-                x=np.append(step.times_s, replay.end_s) / per,
+                x=np.append(step.times_s, replay.until_s) / per,
                 y=np.append(values, values[-1]),
                 name=name,
                 mode="lines",
@@ -149,21 +149,18 @@ def tag_trace_figure(
         if boolean:
             axis.update(range=[-0.15, 1.25], tickvals=[0, 1], ticktext=["0", "1"])
         figure.update_yaxes(**axis, fixedrange=True)
-    figure.update_xaxes(title_text=f"time ({unit})", row=rows, col=1, range=[0, replay.end_s / per])
+    figure.update_xaxes(
+        title_text=f"time ({unit})", row=rows, col=1, range=[0, replay.until_s / per]
+    )
     figure.update_layout(
         **base_layout(
             height=80 + 56 * rows,
-            shapes=[_cursor_both(cursor_s or 0.0, per)],
+            shapes=[] if cursor_s is None else [cursor_shape(cursor_s / per)],
             margin={"l": 160, "r": 20, "t": 16, "b": 40},
             showlegend=False,
         )
     )
     return figure
-
-
-def _cursor_both(time_s: float, per: float) -> dict:
-    """The cursor across every row of a figure of subplots (x axes shared)."""
-    return cursor_shape(time_s / per)
 
 
 def _nice_width(seconds: float) -> float:

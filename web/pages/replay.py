@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from dash import Dash, Input, Output, Patch, State, dash_table, dcc, html, no_update
+from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 
 from twin.errors import TwinError
 from twin.record.store import RunInfo
@@ -18,6 +18,7 @@ from web.replay_view import at_cursor, line_view, scene_view
 
 SPEEDS = (1, 10, 100, 1000)
 TICK_MS = 200  # playback steps the cursor five times a second
+DRAW_MS = 500  # and has the server draw the line at it twice a second
 STATUS_BANNERS = {
     "failed": "This run failed: {error}. What was recorded up to then is shown.",
     "interrupted": "This run was interrupted ({error}). What was recorded up to then is shown.",
@@ -43,6 +44,7 @@ def layout(context: WebContext, query: dict[str, str], run_id: str) -> html.Div:
         "rep": replication,
         "end": data.end_s,
         "tick_ms": TICK_MS,
+        "draw_ms": DRAW_MS,
         "per": per,
     }
     state = data.replay.state_at(time_s)
@@ -52,6 +54,7 @@ def layout(context: WebContext, query: dict[str, str], run_id: str) -> html.Div:
         dcc.Store(id="replay-base", data=base),
         dcc.Store(id="replay-playing", data=False),
         dcc.Store(id="replay-query"),
+        dcc.Store(id="replay-cursor", data=time_s),
         dcc.Store(id="replay-poses", data=data.poses),
         dcc.Interval(id="replay-tick", interval=TICK_MS, disabled=True),
         _controls(data.end_s, time_s),
@@ -78,13 +81,13 @@ def layout(context: WebContext, query: dict[str, str], run_id: str) -> html.Div:
             className="replay-scene",
             hidden=data.poses is None,
         ),
-        dcc.Graph(id="replay-gantt", figure=data.gantt(time_s), config={"displaylogo": False}),
+        dcc.Graph(id="replay-gantt", figure=data.gantt(), config={"displaylogo": False}),
         html.Div(
             [
-                dcc.Graph(id="replay-wip", figure=data.wip(time_s), config={"displaylogo": False}),
+                dcc.Graph(id="replay-wip", figure=data.wip(), config={"displaylogo": False}),
                 dcc.Graph(
                     id="replay-levels",
-                    figure=data.levels(time_s),
+                    figure=data.levels(),
                     config={"displaylogo": False},
                 ),
             ],
@@ -102,7 +105,7 @@ def layout(context: WebContext, query: dict[str, str], run_id: str) -> html.Div:
                 ),
                 dcc.Graph(
                     id="replay-tags",
-                    figure=data.tags(tags, time_s),
+                    figure=data.tags(tags),
                     config={"displaylogo": False},
                 ),
             ],
@@ -288,6 +291,14 @@ def register(app: Dash, context: WebContext) -> None:
         prevent_initial_call=True,
     )
     app.clientside_callback(
+        "function (v, p, b) { return window.dash_clientside.replay.cursor(v, p, b.draw_ms); }",
+        Output("replay-cursor", "data"),
+        Input("replay-slider", "value"),
+        Input("replay-playing", "data"),
+        State("replay-base", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
         "function (p) { return window.dash_clientside.replay.playLabel(p); }",
         Output("replay-play", "children"),
         Output("replay-tick", "disabled"),
@@ -344,14 +355,17 @@ def register(app: Dash, context: WebContext) -> None:
             return no_update
         return rows[cell["row"]]["time_s"]
 
+    app.clientside_callback(
+        "function (v, b) { return window.dash_clientside.replay.cursors(v, b); }",
+        Output("replay-clock", "title"),  # nothing: the charts are moved in place
+        Input("replay-slider", "value"),
+        State("replay-base", "data"),
+    )
+
     @app.callback(
         Output("replay-line", "figure"),
         Output("replay-states", "children"),
-        Output("replay-gantt", "figure"),
-        Output("replay-wip", "figure"),
-        Output("replay-levels", "figure"),
-        Output("replay-tags", "figure"),
-        Input("replay-slider", "value"),
+        Input("replay-cursor", "data"),
         State("replay-base", "data"),
         prevent_initial_call=True,
     )
@@ -359,25 +373,17 @@ def register(app: Dash, context: WebContext) -> None:
         run = context.store().get(base["path"].rsplit("/", 1)[-1])
         data = replay_data(context, run, base["rep"])
         state = data.replay.state_at(float(time_s))
-        x = float(time_s) / base["per"]
-        cursors = []
-        for _ in range(4):
-            patch = Patch()
-            patch["layout"]["shapes"][0]["x0"] = x
-            patch["layout"]["shapes"][0]["x1"] = x
-            cursors.append(patch)
-        return (line_view(data, state), at_cursor(data, state), *cursors)
+        return line_view(data, state), at_cursor(data, state)
 
     @app.callback(
         Output("replay-tags", "figure", allow_duplicate=True),
         Input("replay-tag-choice", "value"),
-        State("replay-slider", "value"),
         State("replay-base", "data"),
         prevent_initial_call=True,
     )
-    def tags(names, time_s, base):
+    def tags(names, base):
         run = context.store().get(base["path"].rsplit("/", 1)[-1])
-        return replay_data(context, run, base["rep"]).tags(names or [], float(time_s))
+        return replay_data(context, run, base["rep"]).tags(names or [])
 
 
 PAGE = Page(pattern=r"/replay/(?P<run_id>[^/]+)", title="Replay", layout=layout, register=register)
