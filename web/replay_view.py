@@ -53,6 +53,7 @@ def at_cursor(data: ReplayData, state: LineState) -> html.Table:
             html.Tbody(rows),
         ],
         className="states-table",
+        **{"data-time": f"{state.time_s:.3f}"},  # which instant the table shows
     )
 
 

@@ -14,13 +14,33 @@ from twin.record.replay import Replay
 
 @dataclass(frozen=True)
 class StateTrack:
-    """One element place's states: ``states[i]`` holds from ``starts_s[i]`` to the next start
-    (the last one to the end of the replication)."""
+    """One element place's states: ``names[codes[i]]`` holds from ``starts_s[i]`` to the next
+    start (the last one to the end of the replication). Codes, not strings: a long run has
+    hundreds of thousands of changes."""
 
     element: str
     place: int
     starts_s: np.ndarray
-    states: list[str]
+    codes: np.ndarray
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, element: str, place: int, starts_s, states: list[str]) -> StateTrack:
+        """A track from its states as strings."""
+        names = tuple(dict.fromkeys(states))
+        index = {name: code for code, name in enumerate(names)}
+        codes = np.array([index[state] for state in states], dtype=np.int64)
+        return cls(element, place, np.asarray(starts_s, dtype=float), codes, names)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def state(self, index: int) -> str:
+        return self.names[self.codes[index]]
+
+    def present(self) -> list[str]:
+        """The states the track takes, in order of their codes."""
+        return [self.names[code] for code in np.unique(self.codes)]
 
     @property
     def label(self) -> str:
@@ -77,7 +97,8 @@ def state_tracks(replay: Replay) -> list[StateTrack]:
                 source_names[sources[index]],
                 int(places[index]),
                 times[chosen],
-                [text_names[t] for t in texts[chosen]],
+                texts[chosen].astype(np.int64),
+                tuple(text_names),
             )
         )
     return tracks
@@ -89,9 +110,9 @@ def occupancy(track: StateTrack, edges_s: np.ndarray, end_s: float) -> dict[str,
     starts = np.append(track.starts_s, max(end_s, float(track.starts_s[-1])))
     held = np.diff(starts)
     found = {}
-    states = np.asarray(track.states, dtype=object)
-    for state in dict.fromkeys(track.states):
-        mask = states == state
+    for code in np.unique(track.codes):
+        state = track.names[code]
+        mask = track.codes == code
         cumulative = np.concatenate([[0.0], np.cumsum(np.where(mask, held, 0.0))])
         at_edges = np.interp(edges_s, starts, cumulative, left=0.0, right=cumulative[-1])
         found[state] = np.diff(at_edges)
@@ -105,10 +126,10 @@ def intervals(
     timeline is cut into ``most`` slices and each shows the state that held longest in it
     (returned: the slice width in seconds, else None) — a chart cannot show more anyway."""
     starts = np.append(track.starts_s, max(end_s, float(track.starts_s[-1])))
-    if len(track.states) <= most:
+    if len(track) <= most:
         spans = [
-            (float(starts[i]), float(starts[i + 1]), track.states[i])
-            for i in range(len(track.states))
+            (float(starts[i]), float(starts[i + 1]), track.state(i))
+            for i in range(len(track))
             if starts[i + 1] > starts[i]
         ]
         return _merged(spans), None
@@ -135,40 +156,57 @@ def _merged(spans: list[tuple[float, float, str]]) -> list[tuple[float, float, s
     return merged
 
 
-def moves(replay: Replay) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every part movement: times, from, to (as arrays of element ids)."""
+@dataclass(frozen=True)
+class Moves:
+    """Every part movement of a replication: when, from and to (element codes into ``names``)."""
+
+    times_s: np.ndarray
+    sources: np.ndarray
+    targets: np.ndarray
+    names: tuple[str, ...]
+
+    def codes(self, elements) -> np.ndarray:
+        return np.array([i for i, name in enumerate(self.names) if name in set(elements)])
+
+    def senders(self) -> set[str]:
+        return {self.names[c] for c in np.unique(self.sources)}
+
+    def receivers(self) -> set[str]:
+        return {self.names[c] for c in np.unique(self.targets)}
+
+    def pairs(self) -> set[tuple[str, str]]:
+        unique = np.unique(np.stack([self.sources, self.targets]), axis=1)
+        return {(self.names[a], self.names[b]) for a, b in unique.T}
+
+
+def moves(replay: Replay) -> Moves:
+    """Every part movement of the replication."""
     rows = replay.events(0.0, replay.end_s, kinds=["move"])
-    return (
-        rows["time_s"].to_numpy(),
-        np.asarray(_strings(rows["source"]), dtype=object),
-        np.asarray(_strings(rows["target"]), dtype=object),
-    )
+    both = pa.chunked_array(rows["source"].chunks + rows["target"].chunks)
+    codes, names = _codes(both)  # one dictionary for both columns
+    half = rows.num_rows
+    return Moves(rows["time_s"].to_numpy(), codes[:half], codes[half:], tuple(names))
 
 
-def level(times_s: np.ndarray, sources: np.ndarray, targets: np.ndarray, inside: set[str]) -> Step:
+def level(moved: Moves, inside: set[str]) -> Step:
     """Parts inside the elements ``inside`` over time: one in for every move into them from
     outside, one out for every move out of them."""
-    into = np.isin(targets, list(inside)) & ~np.isin(sources, list(inside))
-    out = np.isin(sources, list(inside)) & ~np.isin(targets, list(inside))
-    delta = into.astype(np.int64) - out.astype(np.int64)
-    changed = delta != 0
-    return Step(
-        np.concatenate([[0.0], times_s[changed]]),
-        np.concatenate([[0], np.cumsum(delta[changed])]),
-    )
+    codes = moved.codes(inside)
+    to_inside = np.isin(moved.targets, codes)
+    from_inside = np.isin(moved.sources, codes)
+    into = (to_inside & ~from_inside).astype(np.int64)
+    out = (from_inside & ~to_inside).astype(np.int64)
+    return _steps(moved.times_s, into - out)
 
 
-def in_line(
-    times_s: np.ndarray,
-    sources: np.ndarray,
-    targets: np.ndarray,
-    entries: set[str],
-    exits: set[str],
-) -> Step:
+def in_line(moved: Moves, entries: set[str], exits: set[str]) -> Step:
     """Parts in the line over time (WIP): out of an entry and not yet into an exit."""
-    delta = np.isin(sources, list(entries)).astype(np.int64) - np.isin(targets, list(exits)).astype(
-        np.int64
-    )
+    into = np.isin(moved.sources, moved.codes(entries)).astype(np.int64)
+    out = np.isin(moved.targets, moved.codes(exits)).astype(np.int64)
+    return _steps(moved.times_s, into - out)
+
+
+def _steps(times_s: np.ndarray, delta: np.ndarray) -> Step:
     changed = delta != 0
     return Step(
         np.concatenate([[0.0], times_s[changed]]),
@@ -176,9 +214,9 @@ def in_line(
     )
 
 
-def departures(times_s: np.ndarray, targets: np.ndarray, sinks: set[str]) -> np.ndarray:
+def departures(moved: Moves, sinks: set[str]) -> np.ndarray:
     """Times at which a part reached a sink."""
-    return times_s[np.isin(targets, list(sinks))]
+    return moved.times_s[np.isin(moved.targets, moved.codes(sinks))]
 
 
 def rate_per_hour(done_s: np.ndarray, end_s: float, width_s: float) -> Step:
@@ -245,7 +283,9 @@ def happenings(replay: Replay, tracks: list[StateTrack]) -> list[Happening]:
         )
     ]
     for track in tracks:
-        down = np.asarray(track.states, dtype=object) == "down"
+        if "down" not in track.names:
+            continue
+        down = track.codes == track.names.index("down")
         change = np.diff(np.concatenate([[False], down]).astype(np.int8))
         for index in np.flatnonzero(change):
             text = "failure" if change[index] > 0 else "repair"

@@ -79,9 +79,9 @@ def test_failures_and_repairs_are_events_at_the_instants_the_station_went_down_a
 
 def test_levels_and_wip_at_any_instant_are_what_state_at_says(recorded):
     replay = Replay(RunStore(recorded["folder"]), recorded["failing"])
-    times, sources, targets = moves(replay)
-    b1 = level(times, sources, targets, {"b1"})
-    wip = in_line(times, sources, targets, {"feed"}, {"done"})
+    moved = moves(replay)
+    b1 = level(moved, {"b1"})
+    wip = in_line(moved, {"feed"}, {"done"})
     for time_s in np.linspace(0.0, replay.until_s, 41)[1:]:
         state = replay.state_at(time_s)
         at = np.searchsorted(b1.times_s, time_s, side="right") - 1
@@ -93,7 +93,7 @@ def test_levels_and_wip_at_any_instant_are_what_state_at_says(recorded):
 def test_a_crowded_timeline_shows_the_longest_state_of_each_slice():
     # Working 0..7 s and starved 7..10 s of each 10 s slice: 1000 changes, 10 slices.
     starts = np.sort(np.concatenate([np.arange(0, 5000, 10.0), np.arange(7, 5000, 10.0)]))
-    track = StateTrack("m1", 0, starts, ["working", "starved"] * 500)
+    track = StateTrack.of("m1", 0, starts, ["working", "starved"] * 500)
     exact, slice_s = intervals(track, 5000.0, 2000)
     assert slice_s is None and len(exact) == 1000
     assert exact[:2] == [(0.0, 7.0, "working"), (7.0, 10.0, "starved")]

@@ -9,7 +9,16 @@ from plotly.subplots import make_subplots
 
 from twin.record.replay import Replay
 from web.figures.palette import SERIES, base_layout, cursor_shape, time_scale
-from web.timeline import departures, envelope, in_line, level, moves, rate_per_hour, tag_steps
+from web.timeline import (
+    Moves,
+    departures,
+    envelope,
+    in_line,
+    level,
+    moves,
+    rate_per_hour,
+    tag_steps,
+)
 
 # Points per line: more are not seen on a screen, and they slow the browser down.
 MOST_POINTS = 3000
@@ -17,23 +26,23 @@ MOST_POINTS = 3000
 WINDOWS = 48
 
 
-def _ends(sources: np.ndarray, targets: np.ndarray) -> tuple[set[str], set[str]]:
+def _ends(moved: Moves) -> tuple[set[str], set[str]]:
     """Where parts enter (elements that send but never receive) and leave the line."""
-    senders, receivers = set(sources.tolist()), set(targets.tolist())
+    senders, receivers = moved.senders(), moved.receivers()
     return senders - receivers, receivers - senders
 
 
 def wip_throughput_figure(
-    replay: Replay, *, cursor_s: float | None = None, moved=None
+    replay: Replay, *, cursor_s: float | None = None, moved: Moves | None = None
 ) -> go.Figure:
     """Parts in the line (WIP) over time, and parts per hour into the sinks in windows."""
-    times, sources, targets = moves(replay) if moved is None else moved
+    moved = moves(replay) if moved is None else moved
     unit, per = time_scale(replay.until_s)
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
-    entries, exits = _ends(sources, targets)
-    if len(times):
+    entries, exits = _ends(moved)
+    if len(moved.times_s):
         # WIP: parts that left an entry and have not reached an exit.
-        wip = in_line(times, sources, targets, entries, exits)
+        wip = in_line(moved, entries, exits)
         shown = envelope(wip, MOST_POINTS)
         figure.add_trace(
             go.Scatter(
@@ -48,7 +57,7 @@ def wip_throughput_figure(
             col=1,
         )
         width_s = _nice_width(replay.until_s / WINDOWS)
-        rate = rate_per_hour(departures(times, targets, exits), replay.until_s, width_s)
+        rate = rate_per_hour(departures(moved, exits), replay.until_s, width_s)
         figure.add_trace(
             go.Scatter(
                 x=np.append(rate.times_s, replay.until_s) / per,
@@ -76,14 +85,18 @@ def wip_throughput_figure(
 
 
 def buffer_levels_figure(
-    replay: Replay, elements: list[str], *, cursor_s: float | None = None, moved=None
+    replay: Replay,
+    elements: list[str],
+    *,
+    cursor_s: float | None = None,
+    moved: Moves | None = None,
 ) -> go.Figure:
     """Parts in each of ``elements`` (buffers, belts) over time."""
-    times, sources, targets = moves(replay) if moved is None else moved
+    moved = moves(replay) if moved is None else moved
     unit, per = time_scale(replay.until_s)
     figure = go.Figure()
     for index, element in enumerate(elements):
-        shown = envelope(level(times, sources, targets, {element}), MOST_POINTS)
+        shown = envelope(level(moved, {element}), MOST_POINTS)
         figure.add_trace(
             go.Scatter(
                 x=np.append(shown.times_s, replay.until_s) / per,

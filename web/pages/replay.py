@@ -75,24 +75,17 @@ def layout(context: WebContext, query: dict[str, str], run_id: str) -> html.Div:
         html.Div(
             dcc.Graph(
                 id="replay-scene",
-                figure=scene_view(data),
+                # Without poses, no 3D scene at all: even hidden, one costs a WebGL context.
+                figure=scene_view(data) if data.poses is not None else {"data": []},
                 config={"displaylogo": False},
             ),
             className="replay-scene",
             hidden=data.poses is None,
         ),
-        dcc.Graph(id="replay-gantt", figure=data.gantt(), config={"displaylogo": False}),
-        html.Div(
-            [
-                dcc.Graph(id="replay-wip", figure=data.wip(), config={"displaylogo": False}),
-                dcc.Graph(
-                    id="replay-levels",
-                    figure=data.levels(),
-                    config={"displaylogo": False},
-                ),
-            ],
-            className="replay-two",
-        ),
+        # The charts over the whole replication read all of its log: they are drawn after
+        # the page has opened (the charts callback), each with its own loading indicator.
+        _chart("replay-gantt", 200),
+        html.Div([_chart("replay-wip", 340), _chart("replay-levels", 260)], className="replay-two"),
         html.Div(
             [
                 html.H2("Tag trace"),
@@ -112,7 +105,7 @@ def layout(context: WebContext, query: dict[str, str], run_id: str) -> html.Div:
             hidden=not data.tag_names,
         ),
         html.H2("Events"),
-        _events(data),
+        dcc.Loading(html.Div(id="replay-events-box"), type="dot"),
         html.P(
             f"Times in {unit} on the charts; the cursor is the black line. Click an event to "
             "move the cursor to it.",
@@ -120,6 +113,18 @@ def layout(context: WebContext, query: dict[str, str], run_id: str) -> html.Div:
         ),
     ]
     return html.Div(children, className="replay")
+
+
+def _chart(chart_id: str, height_px: int) -> dcc.Loading:
+    return dcc.Loading(
+        dcc.Graph(
+            id=chart_id,
+            figure={"layout": {"height": height_px, "xaxis": {"visible": False},
+                               "yaxis": {"visible": False}, "template": "plotly_white"}},
+            config={"displaylogo": False},
+        ),
+        type="dot",
+    )  # fmt: skip
 
 
 def _title(run: RunInfo, replication: int) -> html.Div:
@@ -374,6 +379,18 @@ def register(app: Dash, context: WebContext) -> None:
         data = replay_data(context, run, base["rep"])
         state = data.replay.state_at(float(time_s))
         return line_view(data, state), at_cursor(data, state)
+
+    @app.callback(
+        Output("replay-gantt", "figure"),
+        Output("replay-wip", "figure"),
+        Output("replay-levels", "figure"),
+        Output("replay-events-box", "children"),
+        Input("replay-base", "data"),
+    )
+    def charts(base):
+        run = context.store().get(base["path"].rsplit("/", 1)[-1])
+        data = replay_data(context, run, base["rep"])
+        return data.gantt(), data.wip(), data.levels(), _events(data)
 
     @app.callback(
         Output("replay-tags", "figure", allow_duplicate=True),
