@@ -107,3 +107,33 @@ def test_the_package_loads_the_web_app_only_inside_the_commands_that_need_it():
                 misplaced.append(f"{where}:{line} imports {', '.join(names)}")
     assert misplaced == []
     assert in_commands >= {"twin/cli/main.py", "twin/cli/runs.py"}  # the check sees them
+
+
+def test_only_the_modbus_adapter_imports_pymodbus():
+    # pymodbus's API moves between minor versions (pinned ~=3.16): one module absorbs each
+    # move, and the rest of twin speaks of tags, never of pymodbus's clients or datastores.
+    importers = set()
+    files = sorted(PACKAGE.rglob("*.py")) + sorted((ROOT / "web").rglob("*.py"))
+    for path in files:
+        for names, _, _ in _imports_with_place(ast.parse(path.read_text("utf-8"))):
+            if any(n == "pymodbus" or n.startswith("pymodbus.") for n in names):
+                importers.add(str(path.relative_to(ROOT)))
+    assert importers == {"twin/control/modbus.py"}
+
+
+def test_only_the_opcua_adapters_import_asyncua():
+    # asyncua runs its own event loop and its server internals are subclassed for sessions,
+    # writes and logins: that stays in twin.control's OPC UA modules, behind the synchronous
+    # ControllerLink, and the rest of twin never meets a coroutine or a NodeId.
+    importers = set()
+    files = sorted(PACKAGE.rglob("*.py")) + sorted((ROOT / "web").rglob("*.py"))
+    for path in files:
+        for names, _, _ in _imports_with_place(ast.parse(path.read_text("utf-8"))):
+            if any(n == "asyncua" or n.startswith("asyncua.") for n in names):
+                importers.add(str(path.relative_to(ROOT)))
+    assert importers <= {
+        "twin/control/opcua.py",
+        "twin/control/opcua_client.py",
+        "twin/control/opcua_common.py",
+    }
+    assert "twin/control/opcua.py" in importers  # the check sees them
