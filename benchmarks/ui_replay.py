@@ -28,7 +28,7 @@ BOTTLING = ROOT / "scenarios" / "bottling_line.yaml"
 CHROMIUM = "/usr/bin/chromium"
 BIG_LOG_ROWS = 1_000_000
 TARGET_MOVE_S = 1.0  # median and p95 of a cursor move until the page shows it
-TARGET_OPEN_S = 2.0  # opening the page until its line view and Gantt are drawn
+TARGET_OPEN_S = 2.0  # opening the page until the line at the cursor is drawn
 
 
 def record(folder: Path) -> str:
@@ -61,10 +61,15 @@ def in_browser(url: str, run_id: str, moves: int, end_s: float) -> dict[str, lis
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        # As a user opens a replay: from the runs page, whose scripts are loaded. The first
-        # time reads the log; the next ones find it kept.
-        page.goto(f"{url}/")
-        for _ in range(3):
+        # A shared link opened in a new tab, the first time: the scripts load, the log is read.
+        started = time.perf_counter()
+        page.goto(f"{url}/replay/{run_id}?t=0")
+        page.wait_for_function(opened, timeout=60_000)
+        found["open_s"].append(time.perf_counter() - started)
+        page.wait_for_function(charted, timeout=60_000)
+        found["charts_s"].append(time.perf_counter() - started)
+        # Then as a user opens a replay from the runs page (its scripts loaded, the log kept).
+        for _ in range(2):
             page.click("header >> text=Runs")
             page.wait_for_selector(f'a[href="/replay/{run_id}"]')
             started = time.perf_counter()
@@ -73,10 +78,6 @@ def in_browser(url: str, run_id: str, moves: int, end_s: float) -> dict[str, lis
             found["open_s"].append(time.perf_counter() - started)
             page.wait_for_function(charted, timeout=60_000)
             found["charts_s"].append(time.perf_counter() - started)
-        started = time.perf_counter()  # a shared link opened in a new tab: scripts load too
-        page.goto(f"{url}/replay/{run_id}?t=0")
-        page.wait_for_function(opened, timeout=60_000)
-        found["reload_s"] = [time.perf_counter() - started]
         rng = random.Random(7)
         for _ in range(moves):
             time_s = round(rng.uniform(0, end_s), 3)
@@ -137,11 +138,10 @@ def main() -> int:
                   f"{move_median / bare_median:.0f}×")  # fmt: skip
     table.add_row("cursor move → page updated, p95", f"{move_p95:.3f}",
                   f"{move_p95 / bare_median:.0f}×")  # fmt: skip
-    table.add_row("open the page (first: reads the log)", f"{cold_open:.3f}", "")
+    table.add_row("open its URL (page load, the log read)", f"{cold_open:.3f}", "")
     table.add_row("… and its charts drawn", f"{cold_charts:.3f}", "")
-    table.add_row("open the page again (log kept)", f"{warm_open:.3f}", "")
+    table.add_row("open it from the runs page (log kept)", f"{warm_open:.3f}", "")
     table.add_row("… and its charts drawn", f"{warm_charts:.3f}", "")
-    table.add_row("open from its URL (a full page load)", f"{timing['reload_s'][0]:.3f}", "")
     console.print(table)
     targets.check(
         f"at least {BIG_LOG_ROWS:,} log rows ({run.log_rows:,})", run.log_rows >= BIG_LOG_ROWS
@@ -150,7 +150,9 @@ def main() -> int:
         f"cursor move median {move_median:.3f} s < {TARGET_MOVE_S} s", move_median < TARGET_MOVE_S
     )
     targets.check(f"cursor move p95 {move_p95:.3f} s < {TARGET_MOVE_S} s", move_p95 < TARGET_MOVE_S)
-    targets.check(f"first open {cold_open:.3f} s < {TARGET_OPEN_S} s", cold_open < TARGET_OPEN_S)
+    targets.check(
+        f"first open of its URL {cold_open:.3f} s < {TARGET_OPEN_S} s", cold_open < TARGET_OPEN_S
+    )
     return targets.exit_status(console, args.no_target)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import urllib.parse
 from pathlib import Path
 
@@ -30,6 +31,9 @@ def create_app(folder: str | Path | None = None, *, read_only: bool = False) -> 
         assets_folder=str(ASSETS),
         suppress_callback_exceptions=True,  # pages bring their components as they are shown
         update_title=None,
+        # Plotly and the table load with the app, not when a page first shows a chart: the
+        # replay page of a big run then opens in one step.
+        eager_loading=True,
     )
     app.layout = frame(read_only)
     every = pages()
@@ -61,7 +65,18 @@ def serve(app: Dash, host: str = "127.0.0.1", port: int = 8050) -> None:
     """Serve ``app`` until Ctrl-C (threads, so a long query does not hold up the others)."""
     # One line per request is noise in a terminal; errors are still logged.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server(host, port, app.server, threaded=True)
+    # Bound here, not by werkzeug, which exits the process over a port in use: the caller gets
+    # an OSError it can turn into a message.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+        listening.listen(128)
+    except OSError:
+        listening.close()
+        raise
+    server = make_server(host, port, app.server, threaded=True, fd=listening.fileno())
     try:
         server.serve_forever()
     except KeyboardInterrupt:

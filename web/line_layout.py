@@ -14,6 +14,7 @@ from web.run_view import RunView
 STEP = 1.0
 NEAR_M = 0.7
 PUSHER_SIDE_M = 0.35
+BELT = 0.55 * STEP  # how long a belt without a place of its own is drawn
 
 
 def layout(view: RunView) -> dict[str, tuple[float, float]]:
@@ -35,6 +36,8 @@ def ends(view: RunView, points: dict[str, tuple[float, float]]) -> dict[str, tup
         element = view.elements.get(element_id)
         if element is not None and element.xy_m is not None and element.end_xy_m is not None:
             found[element_id] = (element.xy_m, element.end_xy_m)
+        elif element is not None and element.type == "conveyor":  # a belt without a place
+            found[element_id] = ((point[0] - BELT / 2, point[1]), (point[0] + BELT / 2, point[1]))
         else:
             found[element_id] = (point, point)
     return found

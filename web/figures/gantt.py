@@ -34,7 +34,8 @@ def gantt_figure(
     figure = _sliced(tracks, end_s, per, unit) if crowded else _bars(tracks, end_s, per, unit)
     title = "Element states"
     if crowded:
-        title += f" (each column: the longest state of a {end_s / SLICES / per:.3g} {unit} slice)"
+        slice_text = f"{end_s / SLICES / per:.3g} {unit}"
+        title += f"<br><sup>each column: the longest state of a {slice_text} slice</sup>"
     labels = [track.label for track in tracks]
     figure.update_layout(
         **base_layout(
@@ -50,6 +51,7 @@ def gantt_figure(
             },
             shapes=[] if cursor_s is None else [cursor_shape(cursor_s / per)],
             margin={"l": 110, "r": 20, "t": 60, "b": 40},
+            legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
         )
     )
     return figure

@@ -49,6 +49,19 @@ def _counts(view: RunView, element_id: str, state: LineState) -> str:
     return f"{inside} inside" if inside else ""
 
 
+def _label_places(view: RunView, points, ids: list[str], metres: bool) -> list[str]:
+    """Belts are labelled above, the rest below; along a long line of the flow alone, every
+    other column above, so that neighbours' labels do not run into each other."""
+    columns = sorted({round(points[i][0], 3) for i in ids})
+    crowded = not metres and len(columns) > 8
+    places = []
+    for element_id in ids:
+        column = columns.index(round(points[element_id][0], 3))
+        above = view.elements[element_id].type == "conveyor" or (crowded and column % 2 == 1)
+        places.append("top center" if above else "bottom center")
+    return places
+
+
 def line_figure(
     view: RunView, points: dict[str, tuple[float, float]], state: LineState, *, metres: bool
 ) -> go.Figure:
@@ -115,10 +128,7 @@ def line_figure(
             y=[points[i][1] for i in ids],
             mode="markers+text",
             text=[f"{i}<br>{_counts(view, i, state)}" for i in ids],
-            textposition=[
-                "top center" if view.elements[i].type == "conveyor" else "bottom center"
-                for i in ids
-            ],
+            textposition=_label_places(view, points, ids, metres),
             textfont={"size": 13},
             hovertext=hover,
             hoverinfo="text",

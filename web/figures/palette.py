@@ -64,6 +64,6 @@ def time_scale(end_s: float) -> tuple[str, float]:
     """The unit a timeline of ``end_s`` seconds reads best in, and seconds per unit."""
     if end_s <= 600:
         return "s", 1.0
-    if end_s <= 10 * 3600:
+    if end_s <= 2 * 3600:
         return "min", 60.0
     return "h", 3600.0
