@@ -200,7 +200,10 @@ def test_a_value_of_the_wrong_type_is_refused_with_bad_type_mismatch(plant):
             "Float to Int16": await refusal(program, typed(1.0, ua.VariantType.Float)),
             "Int32 to Int16": await refusal(program, typed(1, ua.VariantType.Int32)),
             "Double to Float": await refusal(setpoint, typed(1.0, ua.VariantType.Double)),
-            "no value": await refusal(program, ua.DataValue()),
+            "a null": await refusal(program, ua.DataValue()),
+            "a bad status": await refusal(
+                program, ua.DataValue(StatusCode=ua.StatusCode(ua.StatusCodes.BadSensorFailure))
+            ),
             "an array": await refusal(program, typed([1, 2], ua.VariantType.Int16)),
             "NaN": await refusal(setpoint, typed(float("nan"), ua.VariantType.Float)),
         }
@@ -211,7 +214,8 @@ def test_a_value_of_the_wrong_type_is_refused_with_bad_type_mismatch(plant):
         "Float to Int16": "BadTypeMismatch",
         "Int32 to Int16": "BadTypeMismatch",
         "Double to Float": "BadTypeMismatch",
-        "no value": "BadTypeMismatch",
+        "a null": "BadTypeMismatch",
+        "a bad status": "BadWriteNotSupported",
         "an array": "BadTypeMismatch",
         "NaN": "BadOutOfRange",
     }

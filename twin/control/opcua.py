@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import logging
 import math
@@ -11,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -38,7 +40,8 @@ from twin.scenario.tags import Tag
 _logger = logging.getLogger(__name__)
 
 SERVER_URI = "urn:twin:plant:server"  # the application's URI, in its certificate
-START_TIMEOUT_S = 15.0
+# Building asyncua's standard address space takes 3-5 s on a busy two-core machine.
+START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 2.0
 # A controller that vanished without closing its session (killed, unplugged) is forgotten after
 # this long; asyncua's default (10 min) would keep its subscriptions alive that long.
@@ -77,9 +80,12 @@ class OpcuaServerLink:
                     f"but twin serves its tags in {OPCUA_NAMESPACE}; leave the nsu= part out"
                 )
         self.sensors = {tag.name: tag for tag in self.tags if tag.is_sensor}
-        self.name = f"OPC UA server on {endpoint}" + (
-            " (Basic256Sha256 SignAndEncrypt)" if security == "sign-and-encrypt" else ""
-        )
+        guards = [
+            "Basic256Sha256 SignAndEncrypt" if security == "sign-and-encrypt" else "",
+            f"users from {self.users_file}" if self.users_file is not None else "",
+        ]
+        shown = ", ".join(guard for guard in guards if guard)
+        self.name = f"OPC UA server on {endpoint}" + (f" ({shown})" if shown else "")
         self.namespace_index: int | None = None
         self._ledger = _Ledger(self.tags, self.users_file, security == "sign-and-encrypt")
         self.certificate: Certificate | None = None  # the server's, once started securely
@@ -91,13 +97,15 @@ class OpcuaServerLink:
         self._server: Server | None = None
         self._nodes: dict[str, ua.NodeId] = {}
         self._write_lock: asyncio.Lock | None = None
+        self._flushes: set[asyncio.Task] = set()
         self._closed = False
 
     def start(self) -> None:
         # asyncua takes seconds to build its address space before it binds: a port in use
         # is told at once instead.
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:
-            with socket.create_server((self.host, self.port)):
+            with socket.create_server((self.host, self.port), family=family):
                 pass
         except OSError as error:
             raise self._bind_error(error) from None
@@ -111,16 +119,26 @@ class OpcuaServerLink:
         except OSError as error:
             self.close()
             raise self._bind_error(error) from None
+        except TimeoutError:
+            self.close()
+            raise TwinError(
+                f"the OPC UA server on {self.endpoint} did not start within "
+                f"{START_TIMEOUT_S:.0f} s; is the machine very busy?"
+            ) from None
         except BaseException:
             self.close()
             raise
 
     def _bind_error(self, error: OSError) -> TwinError:
-        return TwinError(
-            f"cannot serve OPC UA on {self.endpoint}: {error.strerror or error}; is port "
-            f"{self.port} taken by another server? Stop it or choose another port, e.g. "
-            f"opc.tcp://{self.host}:{self.port + 1}"
-        )
+        if error.errno in (errno.EADDRINUSE, errno.EACCES):
+            fix = (
+                f"port {self.port} is taken (or needs root); stop the other server or choose "
+                f"another port, e.g. opc.tcp://{self.host}:{self.port + 1 if self.port else 4840}"
+            )
+        else:
+            fix = f"is {self.host} an address of this machine? Bind to 127.0.0.1 or one of its own"
+        reason = error.strerror or error
+        return TwinError(f"cannot serve OPC UA on {self.endpoint}: {reason}; {fix}")
 
     def exchange(self, sensors: dict[str, Value]) -> dict[str, Value]:
         if self._server is None or self._closed:
@@ -226,7 +244,9 @@ class OpcuaServerLink:
             self._ledger.tags_by_node[nodeid] = tag
 
     def _start_flush(self) -> None:
-        asyncio.get_running_loop().create_task(self._flush())
+        task = asyncio.get_running_loop().create_task(self._flush())
+        self._flushes.add(task)  # held, or the loop may drop it half-way
+        task.add_done_callback(self._flushes.discard)
 
     async def _flush(self) -> None:
         # One flush at a time, each taking what is pending when its turn comes: the newest
@@ -237,9 +257,10 @@ class OpcuaServerLink:
                 self._flush_scheduled = False
             if self._server is None:
                 return
+            now = datetime.now(UTC)
             for name, value in batch.items():
-                tag = self.sensors[name]
-                datavalue = ua.DataValue(ua.Variant(value, variant_of(tag)))
+                variant = ua.Variant(value, variant_of(self.sensors[name]))
+                datavalue = ua.DataValue(variant, SourceTimestamp=now, ServerTimestamp=now)
                 await self._server.write_attribute_value(self._nodes[name], datavalue)
 
     async def _stop(self) -> None:
@@ -323,10 +344,12 @@ class _Session(InternalSession):
         self.ledger = ledger
         self.peer = _peer(name)
         self._refusals_told: set[tuple[str, str]] = set()
+        self._touched_s = time.monotonic()
         super().__init__(iserver, aspace, submgr, name, user=user, external=True)
 
     def touch(self) -> None:
         super().touch()
+        self._touched_s = time.monotonic()
         if self.state == SessionState.Activated:  # a refused login is not a controller heard
             self.ledger.heard()
 
@@ -351,9 +374,12 @@ class _Session(InternalSession):
 
     async def close_session(self, delete_subs: bool = True) -> None:
         was_active = self.state == SessionState.Activated
+        idle_s = time.monotonic() - self._touched_s
         await super().close_session(delete_subs)
         if was_active:
-            self.ledger.event("controller_disconnected", self.peer, "session closed")
+            timed_out = self.session_timeout and idle_s >= self.session_timeout
+            detail = f"no request for {idle_s:.0f} s" if timed_out else "session closed"
+            self.ledger.event("controller_disconnected", self.peer, detail)
 
     async def write(self, params: ua.WriteParameters) -> list[ua.StatusCode]:
         results: list[ua.StatusCode | None] = [None] * len(params.NodesToWrite)
@@ -376,7 +402,7 @@ class _Session(InternalSession):
                 results[position] = status
                 item = params.NodesToWrite[position]
                 tag = self.ledger.tags_by_node.get(item.NodeId)
-                if tag is not None and status.is_good():
+                if tag is not None and status.is_good() and not tag.is_sensor:
                     self.ledger.set_actuator(tag, item.Value.Value.Value)
         return results
 
@@ -391,8 +417,9 @@ def _refusal(tag: Tag, item: ua.WriteValue) -> int | None:
         return ua.StatusCodes.BadIndexRangeInvalid
     datavalue = item.Value
     if datavalue.StatusCode is not None and not datavalue.StatusCode.is_good():
-        return ua.StatusCodes.BadWriteNotSupported
-    # asyncua lets a write without a value through, and after it a value of any type.
+        return ua.StatusCodes.BadWriteNotSupported  # asyncua would empty the node
+    # Exactly the tag's scalar type: asyncua's own check compares the type only, and lets an
+    # array of it through.
     variant = datavalue.Value
     if (
         variant is None
