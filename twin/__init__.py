@@ -24,12 +24,16 @@ __version__ = "0.1.0"
 from twin.errors import ScenarioError
 
 if TYPE_CHECKING:  # the engine loads only when a function below is called
+    import threading
+
+    from twin.control.external import SessionStatus
+    from twin.control.links import ControllerLink
     from twin.experiment import Progress, RunResult
     from twin.record import RunStore
     from twin.record.replay import Replay
     from twin.scenario import Scenario
 
-__all__ = ["__version__", "check", "load", "loads", "open_run", "run"]
+__all__ = ["__version__", "check", "load", "loads", "open_run", "run", "serve_plant"]
 
 
 def load(path: str | Path, set: Sequence[str] = ()) -> Scenario:
@@ -113,6 +117,44 @@ def run(
         run_store = store if isinstance(store, RunStore) else RunStore(store)
     return run_experiment(
         scenario, store=run_store, fidelity=fidelity, label=label, on_progress=on_progress
+    )
+
+
+def serve_plant(
+    scenario: Scenario,
+    links: Sequence[ControllerLink],
+    *,
+    speed: float = 1.0,
+    horizon: str | float | None = None,
+    watchdog_s: float | None = None,
+    store: RunStore | str | Path | None = None,
+    stop: threading.Event | None = None,
+    on_status: Callable[[SessionStatus], None] | None = None,
+    label: str | None = None,
+    wait_for_controller: bool = True,
+) -> RunResult:
+    """Run ``scenario`` in real time (times ``speed``) with its controller replaced by
+    whatever drives the ``links`` (``twin.control.modbus``, ``twin.control.opcua``), as one
+    replication recorded into ``store``; it ends at the horizon, when ``stop`` is set, or on
+    Ctrl-C, and is stored complete either way. ``watchdog_s``: a controller not heard from
+    for that long has every actuator made safe until it is back. The plant's clock starts when
+    a controller is first heard, unless ``wait_for_controller`` is False."""
+    from twin.record import RunStore
+    from twin.session import serve_plant as serve
+
+    settings = ["run.replications=1", *([f"run.horizon={horizon}"] if horizon is not None else [])]
+    scenario = loads(scenario.text, source=scenario.source, set=[*scenario.overrides, *settings])
+    run_store = store if isinstance(store, RunStore) else RunStore(store)
+    return serve(
+        scenario,
+        links,
+        speed=speed,
+        watchdog_s=watchdog_s,
+        store=run_store,
+        stop=stop,
+        on_status=on_status,
+        label=label,
+        wait_for_controller=wait_for_controller,
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from twin.hints import deadlock_hints
 from twin.line import ReplicationResult
 from twin.plant.build import build, check_plant
-from twin.plant.controls import prepare_controls
+from twin.plant.controls import Controls, prepare_controls
 from twin.record import RunStore
 from twin.record.plain import json_safe
 from twin.record.summary import element_means, kpi_estimates
@@ -128,6 +128,7 @@ def run_experiment(
     on_replication: Callable[[ReplicationResult], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     label: str | None = None,
+    controls: Controls | None = None,
 ) -> RunResult:
     """Run every replication the scenario asks for, in order, each on its own random streams.
 
@@ -138,10 +139,12 @@ def run_experiment(
     ``complete`` — or ``failed`` with the error, or ``interrupted`` on Ctrl-C, raised as
     ``RunInterrupted`` with the run's id. ``label`` is stored with the run. ``on_progress`` is
     told how far the run has come, about 200 times per replication and at the end of each;
-    results are the same with it as without.
+    results are the same with it as without. ``controls`` replaces the scenario's own
+    controller (``twin plant``: a controller outside twin, reached over the network).
     """
     # The controller is readied once (a PLC program compiled) for every replication.
-    controls = prepare_controls(scenario)
+    if controls is None:
+        controls = prepare_controls(scenario)
     check_plant(scenario, fidelity, controls)
     run = scenario.run
     writer = (

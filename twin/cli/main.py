@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from twin import __version__
 from twin.cli.common import StoreOption, console_for, fail, open_store
+from twin.cli.plant import plant
 from twin.cli.runs import runs_app
 from twin.errors import ScenarioError, TwinError
 from twin.scenario import Scenario
@@ -29,6 +30,7 @@ app = typer.Typer(
 
 
 app.add_typer(runs_app, name="runs")
+app.command(name="plant")(plant)
 
 FIDELITIES = ("physics", "timed")  # as the plant has them, without loading the engine
 INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)

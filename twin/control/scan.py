@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from twin.faults import RunFault
 from twin.observer import Observer
@@ -41,6 +41,19 @@ class Controller(Protocol):
     def read_watch(self) -> list | None:
         """The watched values now, in the watch list's order; None when reading one faulted
         the controller."""
+
+
+@runtime_checkable
+class SessionController(Protocol):
+    """A controller that reports into the run's log and may end the run: an external
+    controller reached over a network, whose connects, losses and pacing are events."""
+
+    def bind(
+        self,
+        emit_event: Callable[[float, str, str], None] | None,
+        end_run: Callable[[], None],
+    ) -> None:
+        """Called once before the first scan: where events go, and how to end the run now."""
 
 
 class ScanCycle:

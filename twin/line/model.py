@@ -234,6 +234,13 @@ class Line:
             self._run_reporting(until, on_progress)
         return self._result()
 
+    def end_now(self) -> None:
+        """End the run at the current instant, as the horizon would (an operator ending a
+        real-time session): the events due now still happen, nothing after them."""
+        event = self.env.event()
+        event.callbacks.append(StopSimulation.callback)
+        event.succeed()
+
     def _run_reporting(self, until: float | simpy.Event, on_progress: Progress) -> None:
         """``env.run(until=until)``, looking up between short runs of events to report.
 

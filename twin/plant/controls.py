@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from twin.control.controllers import load_controller
-from twin.control.scan import Controller, ScanCycle
+from twin.control.scan import Controller, ScanCycle, SessionController
 from twin.errors import ScenarioError
 from twin.line import Line
 from twin.observer import Observer
@@ -49,9 +49,12 @@ def prepare_controls(scenario: Scenario) -> Controls | None:
 def attach_controller(controls: Controls, line: Line, observer: Observer | None) -> ScanCycle:
     """A scan cycle driving a fresh controller, wired to the line's elements by tag, with the
     e-stop of the line's panels holding what moves."""
+    controller = controls.make()
+    if isinstance(controller, SessionController):
+        controller.bind(observer.event if observer is not None else None, line.end_now)
     scan = ScanCycle(
         line.env,
-        controls.make(),
+        controller,
         controls.table,
         cycle_s=controls.cycle_s,
         io=IOImage(controls.table, line.elements),
