@@ -94,6 +94,7 @@ class Plc:
         self.stop()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=2)
+        self.loop.close()
 
 
 @pytest.fixture

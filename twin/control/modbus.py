@@ -15,6 +15,7 @@ import asyncio
 import collections
 import errno
 import ipaddress
+import logging
 import struct
 import threading
 import time
@@ -38,6 +39,10 @@ WRITE_BITS_MAX, WRITE_REGISTERS_MAX = 1968, 123
 MAX_LENGTH = 254
 _HEADER = struct.Struct(">HHH")
 _EVENTS_KEPT = 1000  # events nobody drains stop piling up here
+
+# A PLC that went away is told through LinkEvents; pymodbus's own error lines (with frame
+# dumps) go to the logging an application sets up, not to stderr through logging's last resort.
+logging.getLogger("pymodbus.logging").addHandler(logging.NullHandler())
 
 
 class ModbusServerLink:
@@ -289,7 +294,7 @@ class _Connection(asyncio.Protocol):
             transaction, protocol, length = _HEADER.unpack_from(buffer)
             if protocol != 0 or not 2 <= length <= MAX_LENGTH:
                 # No way to find the next frame in this stream: end the connection.
-                what = f"protocol id {protocol}" if protocol else f"length {length}"
+                what = f"protocol id {protocol}, not 0" if protocol else f"length {length}"
                 self._refused(f"not a Modbus TCP frame ({what}); connection closed")
                 self.transport.write(b"".join(replies))  # close() still sends these
                 self.transport.close()
@@ -315,7 +320,8 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.admitted:
             self.link._connections.discard(self)
-            self.link._event("controller_disconnected", self.peer, str(exc) if exc else "")
+            cut = f"{len(self.buffer)} bytes of an unfinished frame dropped" if self.buffer else ""
+            self.link._event("controller_disconnected", self.peer, str(exc) if exc else cut)
 
     def _refused(self, detail: str) -> None:
         # Once per connection and cause: a controller polling a wrong address every 10 ms
@@ -333,6 +339,7 @@ class ModbusClientLink:
     When the PLC does not answer within ``timeout_s`` (or refuses the connection) it gives
     None and reconnects on a later call — at once after a lost connection, then at most every
     ``retry_s`` while the PLC stays away, so that a dead PLC costs a scan little.
+    ``last_heard_s`` is the end of the last exchange the PLC answered in full.
     """
 
     def __init__(
@@ -351,22 +358,14 @@ class ModbusClientLink:
         self.name = f"Modbus TCP client of the PLC at {host}:{port}"
         self._peer = f"{host}:{port}"
         self._client = ModbusTcpClient(host, port=port, timeout=timeout_s, retries=0)
-        self._writes = [
-            b
-            for table, limit in (
-                ("discrete_inputs", WRITE_BITS_MAX),
-                ("input_registers", WRITE_REGISTERS_MAX),
-            )
-            for b in io_map.blocks(table, limit)
-        ]
-        self._reads = [
-            b
-            for table, limit in (
-                ("coils", READ_BITS_MAX),
-                ("holding_registers", READ_REGISTERS_MAX),
-            )
-            for b in io_map.blocks(table, limit)
-        ]
+        # Sensors go into the PLC's coils and holding registers, actuators come from its
+        # discrete inputs and input registers: the client tables of the map's.
+        self._writes = _blocks(
+            io_map, ("discrete_inputs", WRITE_BITS_MAX), ("input_registers", WRITE_REGISTERS_MAX)
+        )
+        self._reads = _blocks(
+            io_map, ("coils", READ_BITS_MAX), ("holding_registers", READ_REGISTERS_MAX)
+        )
         # What the PLC gets for a sensor the plant has not given yet: off.
         self._values: dict[str, Value] = {
             p.name: p.tag.safe_value for p in io_map if p.tag.is_sensor
@@ -443,13 +442,6 @@ class ModbusClientLink:
         self._connected = False
         self._client.close()
 
-    def __enter__(self) -> ModbusClientLink:
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def _connect(self) -> bool:
         if self._client.connect():
             self._connected = True
@@ -482,6 +474,10 @@ class ModbusClientLink:
 def _refuse(code: int, exception: int, detail: str) -> tuple[bytes, str]:
     name = _EXCEPTION_NAMES[exception]
     return bytes(((code | 0x80) & 0xFF, exception)), f"exception {exception:02d} ({name}): {detail}"
+
+
+def _blocks(io_map: IOMap, *tables: tuple[str, int]) -> list[Block]:
+    return [block for table, limit in tables for block in io_map.blocks(table, limit)]
 
 
 def _span(table: str, address: int, count: int) -> str:
