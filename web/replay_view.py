@@ -85,7 +85,7 @@ def scene_view(data: ReplayData) -> go.Figure:
                 "zaxis": {"range": ranges[2]},
                 "aspectmode": "manual",
                 "aspectratio": _aspect(ranges),
-                "camera": {"eye": {"x": 0.55, "y": -1.25, "z": 0.75}},
+                "camera": {"eye": {"x": 0.45, "y": -1.05, "z": 0.6}},
             }
         )
     return figure

@@ -58,30 +58,7 @@ def layout(context: WebContext, query: dict[str, str], run_id: str) -> html.Div:
         dcc.Store(id="replay-poses", data=data.poses),
         dcc.Interval(id="replay-tick", interval=TICK_MS, disabled=True),
         _controls(data.end_s, time_s),
-        html.Div(
-            [
-                html.Div(
-                    dcc.Graph(
-                        id="replay-line",
-                        figure=line_view(data, state),
-                        config={"displaylogo": False, "scrollZoom": True},
-                    ),
-                    className="replay-line",
-                ),
-                html.Div(at_cursor(data, state), id="replay-states", className="replay-states"),
-            ],
-            className="replay-row",
-        ),
-        html.Div(
-            dcc.Graph(
-                id="replay-scene",
-                # Without poses, no 3D scene at all: even hidden, one costs a WebGL context.
-                figure=scene_view(data) if data.poses is not None else {"data": []},
-                config={"displaylogo": False},
-            ),
-            className="replay-scene",
-            hidden=data.poses is None,
-        ),
+        *_views(data, state),
         # The charts over the whole replication read all of its log: they are drawn after
         # the page has opened (the charts callback), each with its own loading indicator.
         _chart("replay-gantt", 200),
@@ -113,6 +90,34 @@ def layout(context: WebContext, query: dict[str, str], run_id: str) -> html.Div:
         ),
     ]
     return html.Div(children, className="replay")
+
+
+def _views(data: ReplayData, state) -> list[html.Div]:
+    """The line at the cursor and the table of states; for a physics run the 3D view beside
+    the line (it is what the run is about) and the table under both."""
+    line = html.Div(
+        dcc.Graph(
+            id="replay-line",
+            figure=line_view(data, state),
+            config={"displaylogo": False, "scrollZoom": True},
+        ),
+        className="replay-line",
+    )
+    table = html.Div(at_cursor(data, state), id="replay-states", className="replay-states")
+    physics = data.poses is not None
+    scene = html.Div(
+        dcc.Graph(
+            id="replay-scene",
+            # Without poses, no 3D scene at all: even hidden, one costs a WebGL context.
+            figure=scene_view(data) if physics else {"data": []},
+            config={"displaylogo": False},
+        ),
+        className="replay-scene",
+        hidden=not physics,
+    )
+    if physics:
+        return [html.Div([line, scene], className="replay-row"), table]
+    return [html.Div([line, table], className="replay-row"), scene]
 
 
 def _chart(chart_id: str, height_px: int) -> dcc.Loading:
