@@ -98,3 +98,14 @@ def test_a_modbus_port_in_use_is_refused_with_a_message(tmp_path):
     assert told.returncode == 2, told.stderr
     assert f"127.0.0.1:{port}" in told.stderr
     assert "Traceback" not in told.stderr
+
+
+def test_serving_beyond_loopback_warns_and_a_short_session_is_recorded(tmp_path):
+    (told,) = twin_commands(
+        ["plant", SORTER, "--bind", "0.0.0.0", "--modbus", "0", "--no-wait", "--horizon", "1s",
+         "--store", str(tmp_path / "runs")]
+    )  # fmt: skip
+    assert told.returncode == 0, told.stderr
+    said = " ".join(told.stderr.split())
+    assert "warning: the Modbus server binds 0.0.0.0: anyone on that network can read" in said
+    assert "recorded as run" in said

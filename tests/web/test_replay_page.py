@@ -243,3 +243,23 @@ def test_a_bad_address_gives_a_page_that_says_so_with_a_way_back(page, serve, ru
     assert says.lower() in page.inner_text(".problem").lower()
     page.click(".problem >> text=All runs")
     page.wait_for_selector("#runs-table")
+
+
+def test_a_damaged_log_affects_only_its_own_run(page, serve, tmp_path):
+    folder = tmp_path / "runs"
+    small = (
+        "name: Small\nrun: {horizon: 1h}\nelements:\n  feed: {type: source}\n"
+        "  m1: {type: station, process: 40s}\n  done: {type: sink}\nflow: [feed -> m1 -> done]\n"
+    )
+    damaged = twin.run(twin.loads(small, source="small.yaml"), store=folder).run_id
+    kept = twin.run(twin.loads(small, source="small.yaml"), store=folder, label="kept").run_id
+    log = next((folder / "logs").glob(f"{damaged}*"))
+    log.write_bytes(log.read_bytes()[:200])  # cut short, as by a full disk
+    served = serve(folder)
+    page.goto(f"{served.url}/replay/{damaged}")
+    page.wait_for_selector(".problem")
+    assert "cannot be replayed" in page.inner_text("main")
+    page.goto(f"{served.url}/replay/{kept}?t=600")
+    page.wait_for_selector("#replay-states tr[data-element=m1]")
+    page.goto(f"{served.url}/")
+    page.wait_for_selector(f'a[href="/replay/{kept}"]')
