@@ -4,6 +4,7 @@ session recorded as a run like any other."""
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 from collections.abc import Callable, Sequence
@@ -65,8 +66,14 @@ def serve_plant(
         for link in links:
             link.start()
             started.append(link)
+        # What exists now (the plant's model, an OPC UA server's address space: hundreds of
+        # thousands of objects) is kept out of the collector's full passes, which took over
+        # half a second with an OPC UA server in the process: every scan then would be late.
+        gc.collect()
+        gc.freeze()
         return run_experiment(scenario, store=store, controls=controls, label=label)
     finally:
+        gc.unfreeze()
         restore()
         for link in started:
             link.close()

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +35,10 @@ class SessionStatus:
     controller_heard: bool  # a request (or answer) came within the watchdog time
     lost: bool  # the watchdog has made the plant safe
     waiting: bool = False  # the plant's clock is held until a controller is heard
+    # Every scan's lateness since the session started (s), in scan order: the session's own
+    # list, not a copy (no cost per report), so it grows while the session runs; a status kept
+    # past the session's end holds them all (benchmarks/controller_io.py reads it so).
+    lateness_s: Sequence[float] = field(default=(), repr=False, compare=False)
 
 
 class Pacer:
@@ -215,4 +219,5 @@ class ExternalController:
             controller_heard=bool(heard) and self._clock() - max(heard) <= window_s,
             lost=self.lost,
             waiting=self.waiting,
+            lateness_s=self.pacer.every,
         )
