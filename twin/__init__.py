@@ -26,6 +26,7 @@ from twin.errors import ScenarioError
 if TYPE_CHECKING:  # the engine loads only when a function below is called
     import threading
 
+    from twin.commission.run import CaseResult, SuiteResult
     from twin.control.external import SessionStatus
     from twin.control.links import ControllerLink
     from twin.experiment import Progress, RunResult
@@ -33,7 +34,16 @@ if TYPE_CHECKING:  # the engine loads only when a function below is called
     from twin.record.replay import Replay
     from twin.scenario import Scenario
 
-__all__ = ["__version__", "check", "load", "loads", "open_run", "run", "serve_plant"]
+__all__ = [
+    "__version__",
+    "check",
+    "load",
+    "loads",
+    "open_run",
+    "run",
+    "run_suite",
+    "serve_plant",
+]
 
 
 def load(path: str | Path, set: Sequence[str] = ()) -> Scenario:
@@ -63,6 +73,10 @@ def _ready(scenario: Scenario) -> Scenario:
     from twin.plant.controls import prepare_controls
 
     controls = prepare_controls(scenario)
+    if scenario.checks or scenario.cases:
+        from twin.commission.suite import validate
+
+        validate(scenario)  # the names in checks and cases, placed at their lines
     if controls is None or not controls.warnings:
         return scenario
     return dataclasses.replace(scenario, warnings=controls.warnings)
@@ -118,6 +132,35 @@ def run(
     return run_experiment(
         scenario, store=run_store, fidelity=fidelity, label=label, on_progress=on_progress
     )
+
+
+def run_suite(
+    scenario: Scenario,
+    *,
+    program: str | Path | None = None,
+    cases: Sequence[str] = (),
+    store: RunStore | str | Path | None = None,
+    workers: int | None = None,
+    on_case: Callable[[CaseResult], None] | None = None,
+) -> SuiteResult:
+    """Commission ``scenario``: run each of its ``cases`` (all by default; a scenario with
+    checks but no cases is one case) as a run recorded in ``store``, in parallel on
+    ``workers`` processes (one per core by default), and judge it by its checks.
+    ``program`` replaces the scenario's Structured Text program. ``result.passed`` is
+    whether every check of severity error passed; ``result.cases[i].verdicts`` say what
+    failed when. A case, program or check that cannot be used raises ``ScenarioError``
+    before anything runs."""
+    from twin.commission.run import run_suite as run_cases
+    from twin.record import RunStore
+    from twin.record.store import default_folder
+
+    folder = store.folder if isinstance(store, RunStore) else (store or default_folder())
+    try:
+        return run_cases(
+            scenario, folder, program=program, cases=cases, workers=workers, on_case=on_case
+        )
+    except ScenarioError as error:
+        raise scenario.locate(error) from None
 
 
 def serve_plant(

@@ -14,11 +14,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from twin import __version__
+from twin.cli.commission import commission
 from twin.cli.common import StoreOption, console_for, fail, open_store
 from twin.cli.plant import plant
 from twin.cli.runs import runs_app
 from twin.errors import ScenarioError, TwinError
 from twin.scenario import Scenario
+from twin.scenario.loader import FAULT_SETTING
 from twin.units import format_duration
 
 app = typer.Typer(
@@ -31,6 +33,7 @@ app = typer.Typer(
 
 app.add_typer(runs_app, name="runs")
 app.command(name="plant")(plant)
+app.command(name="commission")(commission)
 
 FIDELITIES = ("physics", "timed")  # as the plant has them, without loading the engine
 INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
@@ -141,6 +144,14 @@ def run(
         list[str] | None,
         typer.Option("--set", help="Override a field, e.g. --set m1.capacity=2 (repeatable)."),
     ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault",
+            help="Inject a fault, written as in the scenario's faults, e.g. --fault \"{sensor: "
+            'belt.check, stuck: true, at: 5s}" (repeatable).',
+        ),
+    ] = None,
     json_path: Annotated[
         Path | None,
         typer.Option("--json", help="Write the results as JSON to this file (- for stdout)."),
@@ -171,7 +182,9 @@ def run(
     """
     try:
         options = (json_path, store, no_record, fidelity, label)
-        _run(scenario, replications, seed, horizon, set_, *options)
+        # A fault is kept with the run as the setting faults+={...} (see twin.scenario.loader).
+        settings = [*(set_ or []), *(FAULT_SETTING + text for text in fault or [])]
+        _run(scenario, replications, seed, horizon, settings, *options)
     except KeyboardInterrupt as stopped:
         _interrupted(stopped, recorded=not no_record)
 
@@ -291,6 +304,12 @@ def validate(
         summary += (
             f"; controlled by {program} every {format_duration(control.cycle_s)} through "
             f"{len(table)} tags ({sensors} sensors, {actuators} actuators)"
+        )
+    if loaded.checks:
+        cases = len(loaded.cases) or 1
+        summary += (
+            f"; {len(loaded.checks)} checks in {cases} case{'s' if cases > 1 else ''} "
+            "(twin commission)"
         )
     console = console_for()
     _print_warnings(console, loaded)

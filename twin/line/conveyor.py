@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from twin.line.element import Element
-from twin.line.states import BLOCKED, IDLE, STARVED, WORKING, LevelGauge, StateClock
+from twin.line.states import BLOCKED, DOWN, IDLE, STARVED, WORKING, LevelGauge, StateClock
 
 
 class Conveyor(Element):
@@ -42,6 +42,12 @@ class Conveyor(Element):
         if self.commanded:
             self.states = (*self.states, IDLE)
         self.running = not self.commanded
+        # What the controller last said (always run without one), and a jam from outside (an
+        # injected fault) that stops the belt whatever it says; a belt that may jam follows
+        # its stops like a commanded one (`stoppable`).
+        self.run_command = self.running
+        self.jammed = False
+        self.stoppable = self.commanded
         if self.physical is not None and self.commanded:
             self.physical.set_running(False)  # until the controller says run
         self.stopped_since_s = 0.0
@@ -104,7 +110,7 @@ class Conveyor(Element):
                 clock.set(STARVED)
                 self.wake = env.event()
                 yield self.wake
-            clock.set(WORKING if self.running else IDLE)
+            clock.set(WORKING if self.running else self._standing())
             part, arrive_s = belt[0]
             if self.physical is not None:
                 if self.physical.diverts:
@@ -116,7 +122,7 @@ class Conveyor(Element):
                         continue
                 else:
                     yield self.physical.arrival(part)  # the part's body is at the end
-            elif self.commanded:
+            elif self.stoppable:
                 yield from self._travel()
             else:
                 arrive_s = max(arrive_s, self.last_exit_s + self.gap_s)
@@ -140,7 +146,7 @@ class Conveyor(Element):
         env = self.env
         while True:
             if not self.running:
-                self.clock.set(IDLE)
+                self.clock.set(self._standing())
                 self._run_changed = env.event()
                 yield self._run_changed
                 continue
@@ -185,7 +191,26 @@ class Conveyor(Element):
             self.physical.set_reverse(bool(value))
 
     def act_run(self, value) -> None:
-        value = bool(value)
+        self.run_command = bool(value)
+        self._set_running(self.run_command and not self.jammed)
+
+    def may_jam(self) -> None:
+        """Make ready for ``jam`` (before the run: a timed belt then follows stops)."""
+        self.stoppable = True
+        if DOWN not in self.states:
+            self.states = (*self.states, DOWN)
+
+    def jam(self, jammed: bool) -> None:
+        """Jammed, the belt's parts stand where they are, whatever the controller says; freed,
+        the belt moves again if it is told to run."""
+        self.jammed = jammed
+        self._set_running(self.run_command and not jammed)
+        self._show_standing()  # a timed belt's state too, also when it stays stopped
+
+    def _standing(self) -> str:
+        return DOWN if self.jammed else IDLE
+
+    def _set_running(self, value: bool) -> None:
         if self.physical is not None:
             self.running = value
             self.physical.set_running(value)
@@ -215,9 +240,9 @@ class Conveyor(Element):
         """A physics belt's parts ride on the belt itself, not on the run loop: a stop or a
         restart shows in the state at once (a part blocked at the end stays blocked)."""
         state = self.clock.state
-        if not self.running and state == WORKING:
-            self.clock.set(IDLE)
-        elif self.running and state == IDLE:
+        if not self.running and state in (WORKING, IDLE, DOWN):
+            self.clock.set(self._standing())
+        elif self.running and state in (IDLE, DOWN):
             self.clock.set(WORKING)
 
     def reset_statistics(self) -> None:

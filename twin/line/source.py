@@ -29,6 +29,7 @@ class Source(Element):
         weights = [float(w) for w in mix.values()]
         self._type_weights = [w / sum(weights) for w in weights] if weights else []
         self._type_stream = line.stream(element_id, "part_type") if len(mix) > 1 else None
+        self._forced = None  # (type, told) for the next part: a wrong part injected as a fault
         # Commanded (its `release` bound to a tag), it sends one part per rising edge.
         self.commanded = element_id in line.commanded
         self.release_command = Command()
@@ -54,7 +55,16 @@ class Source(Element):
             part.type = self.part_types[index]
         elif self.part_types:
             part.type = self.part_types[0]
+        if self._forced is not None:
+            # Drawn all the same above: the parts after it have the types they would have had.
+            (part.type, told), self._forced = self._forced, None
+            told(part)
         return part
+
+    def force_next_type(self, part_type: str, told=None) -> None:
+        """The next part made is of ``part_type`` whatever the mix says (a wrong part);
+        ``told(part)`` hears of it when it is made."""
+        self._forced = (part_type, told or (lambda part: None))
 
     def start(self) -> None:
         if self.commanded:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from simpy import Interrupt
+
 from twin.line.element import Command, Element
 from twin.line.oee import oee
 from twin.line.states import (
@@ -29,7 +31,17 @@ class Place:
     at the very instant a part finishes comes after the part is done.
     """
 
-    __slots__ = ("clock", "incoming", "index", "station", "ttf_left_s", "wake")
+    __slots__ = (
+        "before",
+        "clock",
+        "incoming",
+        "index",
+        "station",
+        "timer",
+        "timing",
+        "ttf_left_s",
+        "wake",
+    )
 
     def __init__(self, station: Station, index: int) -> None:
         self.station = station
@@ -40,6 +52,9 @@ class Place:
             station.env, station.id, index, STARVED, station.observer, track_activity=True
         )
         self.ttf_left_s = station.draw_mtbf() if station.draw_mtbf is not None else 0.0
+        self.timer = None  # the process of the pausable timed wait (see `_timed`)
+        self.timing = False  # ... while it waits, so that a breakdown interrupts it
+        self.before = None  # the state a breakdown interrupted, to show again after it
 
     def run(self):
         station = self.station
@@ -51,7 +66,17 @@ class Place:
         draw_mttr = station.draw_mttr
         draw_setup = station.draw_setup
         setup_every = station.setup_every
+        if station.breakable:
+            # Timed waits that a breakdown from outside (an injected fault) can pause, each
+            # a process of its own (only here: it costs a process per wait).
+            def timeout(delay_s, state=WORKING):
+                return env.process(self._timed(delay_s, state))
+
         while True:
+            if station.broken:
+                # A part was taken out of the broken station: the next waits for the repair.
+                self.before = None
+                yield station.repaired
             part = self.incoming
             if part is None:
                 clock.set(STARVED)
@@ -67,7 +92,7 @@ class Place:
                 yield start
             if draw_setup is not None and station.parts_started % setup_every == 0:
                 clock.set(SETUP)
-                yield timeout(draw_setup())
+                yield timeout(draw_setup(), SETUP)
             station.parts_started += 1
             clock.set(WORKING)
             if station.perform is not None:
@@ -86,7 +111,7 @@ class Place:
                     yield timeout(self.ttf_left_s)
                     remaining_s -= self.ttf_left_s
                     clock.set(DOWN)
-                    yield timeout(draw_mttr())
+                    yield timeout(draw_mttr(), DOWN)
                     clock.set(WORKING)
                     self.ttf_left_s = draw_mtbf()
                 self.ttf_left_s -= remaining_s
@@ -96,6 +121,42 @@ class Place:
                 yield blocked
             station.parts_finished += 1
             self._vacate()
+
+    def _timed(self, delay_s: float, state: str):
+        """Wait ``delay_s`` of ``state`` (working, setup, a repair), paused by breakdowns
+        from outside: the time left resumes after the repair."""
+        station = self.station
+        env = station.env
+        left_s = delay_s
+        while True:
+            if station.broken:
+                self.before = None  # this place shows its own state again after the repair
+                yield station.repaired
+                self.clock.set(state)
+            end_s = env.now + left_s
+            self.timer, self.timing = env.active_process, True
+            try:
+                yield env.timeout(left_s)
+                self.timing = False
+                return
+            except Interrupt:
+                self.timing = False
+                left_s = end_s - env.now
+                if left_s <= 0:
+                    return  # due at this very instant: done before the breakdown, as failures
+
+    def break_down(self) -> None:
+        """Down now, whatever the place was doing; a timed wait is paused."""
+        self.before = self.clock.state
+        self.clock.set(DOWN)
+        if self.timing:
+            self.timing = False
+            self.timer.interrupt()
+
+    def repair(self) -> None:
+        if self.before is not None:
+            self.clock.set(self.before)
+            self.before = None
 
     def _vacate(self) -> None:
         """The part is gone: the place is free, and a waiting sender may come in."""
@@ -143,6 +204,11 @@ class Station(Element):
         self.parts_started = 0
         self.parts_scrapped = 0  # since the end of the warm-up
         self.parts_inside = 0
+        # Breakdowns from outside (injected faults): possible once `may_break_down` was
+        # called before the run; `broken` counts those in progress.
+        self.breakable = False
+        self.broken = 0
+        self.repaired = None  # fires when the last breakdown in progress ends
         self.places = [Place(self, i) for i in range(capacity)]
         self.free: deque[Place] = deque(self.places)
 
@@ -151,7 +217,34 @@ class Station(Element):
             self.env.process(place.run())
 
     def can_accept(self) -> bool:
-        return bool(self.free)
+        return bool(self.free) and not self.broken
+
+    # Breakdowns from outside ------------------------------------------------------------------
+
+    def may_break_down(self) -> None:
+        """Make ready for ``break_down`` (before the run: the places' timed waits become
+        pausable, which costs a little on every part)."""
+        self.breakable = True
+
+    def break_down(self) -> None:
+        """Every place goes down now, whatever it was doing, until ``repair``: a part in
+        process resumes after it, a station down takes no part and ignores `start`."""
+        self.broken += 1
+        if self.broken > 1:
+            return
+        self.repaired = self.env.event()
+        for place in self.places:
+            place.break_down()
+
+    def repair(self) -> None:
+        self.broken -= 1
+        if self.broken:
+            return
+        for place in self.places:
+            place.repair()
+        repaired, self.repaired = self.repaired, None
+        repaired.succeed()
+        self._room_freed()
 
     def content(self) -> int:
         return self.parts_inside
@@ -183,7 +276,7 @@ class Station(Element):
         return self.parts_finished
 
     def act_start(self, value) -> None:
-        if self.start_command.rises(value) and self.start_waiting:
+        if self.start_command.rises(value) and self.start_waiting and not self.broken:
             self.start_waiting.popleft().succeed()
 
     def cycle_ended(self) -> None:

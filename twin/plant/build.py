@@ -14,6 +14,7 @@ from twin.plant.clock import Clock
 from twin.scenario import Scenario
 
 if TYPE_CHECKING:  # loaded only by runs that need them
+    from twin.commission.faults import FaultInjector
     from twin.control.scan import ScanCycle
     from twin.physics import World
     from twin.plant.controls import Controls
@@ -71,6 +72,7 @@ class Plant:
     world: World | None = None
     performers: Performers = field(default_factory=Performers)
     scan: ScanCycle | None = None
+    faults: FaultInjector | None = None  # the scenario's faults, when it has any
 
     def run(self, on_progress=None) -> ReplicationResult:
         """Run the replication; ``on_progress(time_s, parts_out)`` is told how far it has
@@ -106,7 +108,8 @@ def build(
     if not physical:
         clock = Clock()
         line = Line(scenario, replication=replication, env=clock.env, observer=observer)
-        return Plant(line, clock, scan=_attach(controls, line, observer))
+        faults = _faults(scenario, line, observer)
+        return Plant(line, clock, scan=_attach(controls, line, observer, faults), faults=faults)
     # Imported here: a planner's timed run never loads PyBullet.
     from twin.physics import World
     from twin.plant.belt_cell import BeltCell
@@ -184,11 +187,12 @@ def build(
             observer=observer,
             performers=performers,
         )
-        scan = _attach(controls, line, observer)
+        faults = _faults(scenario, line, observer)
+        scan = _attach(controls, line, observer, faults)
     except Exception:
         world.close()
         raise
-    return Plant(line, clock, world, performers, scan)
+    return Plant(line, clock, world, performers, scan, faults)
 
 
 def _prepare(scenario: Scenario) -> Controls | None:
@@ -197,13 +201,31 @@ def _prepare(scenario: Scenario) -> Controls | None:
     return prepare_controls(scenario)
 
 
-def _attach(controls: Controls | None, line: Line, observer: Observer | None):
-    """The scan cycle of a controlled scenario (None without a controller)."""
-    if controls is None:
-        return None
-    from twin.plant.controls import attach_controller
+def _attach(
+    controls: Controls | None,
+    line: Line,
+    observer: Observer | None,
+    faults: FaultInjector | None = None,
+):
+    """The scan cycle of a controlled scenario (None without a controller), its I/O through
+    the faults that act at the seam; the faults are started once it is in place."""
+    scan = None
+    if controls is not None:
+        from twin.plant.controls import attach_controller
 
-    return attach_controller(controls, line, observer)
+        scan = attach_controller(controls, line, observer, faults.wrap if faults else None)
+    if faults is not None:
+        faults.start()
+    return scan
+
+
+def _faults(scenario: Scenario, line: Line, observer: Observer | None):
+    """The scenario's faults for this replication (None when it has none)."""
+    if not scenario.faults:
+        return None
+    from twin.commission.faults import apply_faults  # a run without faults never loads it
+
+    return apply_faults(scenario.faults, line, observer)
 
 
 def _part_types(scenario: Scenario) -> dict:

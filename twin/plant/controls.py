@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from twin.control.controllers import load_controller
-from twin.control.scan import Controller, ScanCycle, SessionController
+from twin.control.scan import Controller, PlantIO, ScanCycle, SessionController
 from twin.errors import ScenarioError
 from twin.line import Line
 from twin.observer import Observer
@@ -46,18 +46,27 @@ def prepare_controls(scenario: Scenario) -> Controls | None:
     return Controls(table, control.cycle_s, loaded.make, loaded.warnings)
 
 
-def attach_controller(controls: Controls, line: Line, observer: Observer | None) -> ScanCycle:
+def attach_controller(
+    controls: Controls,
+    line: Line,
+    observer: Observer | None,
+    wrap_io: Callable[[PlantIO, TagTable], PlantIO] | None = None,
+) -> ScanCycle:
     """A scan cycle driving a fresh controller, wired to the line's elements by tag, with the
-    e-stop of the line's panels holding what moves."""
+    e-stop of the line's panels holding what moves. ``wrap_io`` puts something between the
+    two (the faults that act at the seam)."""
     controller = controls.make()
     if isinstance(controller, SessionController):
         controller.bind(observer.event if observer is not None else None, line.end_now)
+    io: PlantIO = IOImage(controls.table, line.elements)
+    if wrap_io is not None:
+        io = wrap_io(io, controls.table)
     scan = ScanCycle(
         line.env,
         controller,
         controls.table,
         cycle_s=controls.cycle_s,
-        io=IOImage(controls.table, line.elements),
+        io=io,
         observer=observer,
         estop=lambda: line.estop_pressed,
     )

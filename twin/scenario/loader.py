@@ -26,9 +26,22 @@ from twin.scenario.schema import (
     and_list,
     dotted,
 )
+from twin.scenario.schema.checks import CaseSpec, CheckSpec
 from twin.scenario.schema.control import ControlSpec
 from twin.scenario.schema.elements import ElementSpec, PartTypeSpec
+from twin.scenario.schema.faults import FaultError, FaultSpec, check_fault_names
 from twin.scenario.tags import TagError, TagTable
+
+# A fault given on the command line is kept as the setting ``faults+={...}``: recorded with
+# the run like any ``--set`` (so the run can be made again), and named as the --fault it was.
+FAULT_SETTING = "faults+="
+
+
+def flag(setting: str) -> str:
+    """How a setting was given: ``--set m1.capacity=2`` or ``--fault {jam: belt, at: 5s}``."""
+    if setting.startswith(FAULT_SETTING):
+        return f"--fault {setting.removeprefix(FAULT_SETTING)}"
+    return f"--set {setting}"
 
 
 @dataclass(frozen=True)
@@ -53,7 +66,7 @@ class Origins:
         overridden, lines, source = self.overridden, self.lines, self.source
         for key, setting in overridden.items():
             if path[: len(key)] == key:
-                return f"--set {setting}"
+                return flag(setting)
         targets = [path] if about is None else list(about)
         involved = [
             setting
@@ -64,7 +77,7 @@ class Origins:
             target in lines and not any(target[: len(key)] == key for key in overridden)
             for target in targets
         )
-        settings = and_list([f"--set {s}" for s in involved])
+        settings = and_list([flag(s) for s in involved])
         if involved and not written:
             return settings
         place = source
@@ -115,6 +128,11 @@ class Scenario:
     parts: dict[str, PartTypeSpec] = field(default_factory=dict)
     control: ControlSpec | None = None  # the control section of a controlled scenario
     tags: TagTable | None = None  # its tag table, checked as a whole against the elements
+    faults: tuple[FaultSpec, ...] = ()  # injected in every replication (twin.commission)
+    # Commissioning: the checks every run must pass and the named cases (twin commission);
+    # their expressions are checked against the line by ``twin.load``.
+    checks: tuple[CheckSpec, ...] = ()
+    cases: dict[str, CaseSpec] = field(default_factory=dict)
     # What loading found worth a warning though the scenario runs (e.g. a PLC input no tag
     # feeds), one sentence each starting with its file:line. Filled in by ``twin.load``,
     # which also readies the controller (the scenario itself holds data only).
@@ -203,10 +221,17 @@ def parse_scenario(
             tags = TagTable.from_spec(spec.control, spec.elements)
         except TagError as exc:
             raise ScenarioError(exc.message, path=dotted(exc.key), where=where(exc.key)) from None
+    try:
+        check_fault_names(spec.faults, spec.elements, spec.parts, tags)
+    except FaultError as exc:
+        raise ScenarioError(exc.message, path=dotted(exc.key), where=where(exc.key)) from None
     return Scenario(
         origins=origins,
         control=spec.control,
         tags=tags,
+        faults=tuple(spec.faults),
+        checks=tuple(spec.checks),
+        cases=dict(spec.cases),
         parts=dict(spec.parts),
         name=spec.name,
         description=spec.description,
@@ -271,6 +296,9 @@ def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict[Key, str]:
     elements = raw.get("elements") if isinstance(raw.get("elements"), dict) else {}
     done: dict[Key, str] = {}
     for setting in overrides:
+        if setting.startswith(FAULT_SETTING):
+            done[_add_fault(raw, setting)] = setting
+            continue
         name, sep, value_text = setting.partition("=")
         name = name.strip()
         if not sep or not name:
@@ -293,6 +321,28 @@ def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict[Key, str]:
         target[key[-1]] = value
         done[key] = setting
     return done
+
+
+def _add_fault(raw: dict, setting: str) -> Key:
+    """Append the fault of a ``--fault`` to the scenario's faults; its key there."""
+    text = setting.removeprefix(FAULT_SETTING)
+    try:
+        fault = yaml.safe_load(text)
+    except yaml.YAMLError:
+        fault = None
+    if not isinstance(fault, dict):
+        raise ScenarioError(
+            f"{text!r} is not a fault; write it as a YAML mapping, as in the scenario's "
+            'faults, e.g. --fault "{sensor: belt.check, stuck: true, at: 5s}"',
+            where=flag(setting),
+        )
+    if raw.get("faults") is None:
+        raw["faults"] = []
+    faults = raw["faults"]
+    if not isinstance(faults, list):
+        return ("faults",)  # the file's own faults are not a list: the schema says so
+    faults.append(fault)
+    return ("faults", len(faults) - 1)
 
 
 def _override_key(name: str, elements: dict, setting: str) -> Key:
@@ -407,6 +457,8 @@ def _describe(error: Any) -> _Problem:
     chain = len(loc) > 2 and loc[0] == "flow" and loc[2] == "chain"
     if len(loc) > 2 and loc[0] == "flow" and loc[2] in ("chain", "branch"):
         del loc[2]
+    if len(loc) > 1 and loc[0] == "cases" and loc[1] in ("mapping", "list"):
+        del loc[1]  # the tag of the written form of the cases
     key: Key = tuple(loc)
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, FieldError):

@@ -21,6 +21,18 @@ def st_parser() -> lark.Lark:
     )
 
 
+@functools.cache
+def expression_parser() -> lark.Lark:
+    """The same grammar started at one expression (checks such as ``NOT belt.run``)."""
+    return lark.Lark(
+        _GRAMMAR.read_text(encoding="utf-8"),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        start="expr",
+    )
+
+
 def line_col(text: str, pos: int) -> tuple[int, int]:
     line = text.count("\n", 0, pos) + 1
     return line, pos - (text.rfind("\n", 0, pos) + 1) + 1

@@ -7,7 +7,7 @@ from lark import Token, Tree
 
 from twin.control.st import nodes as n
 from twin.control.st.errors import StError
-from twin.control.st.grammar import line_col, st_parser
+from twin.control.st.grammar import expression_parser, line_col, st_parser
 from twin.control.st.syntax_errors import syntax_error
 
 
@@ -19,6 +19,27 @@ def parse(source: str, filename: str = "<text>") -> n.SourceFile:
     except lark.exceptions.UnexpectedInput as err:
         raise syntax_error(err, code, source, filename) from None
     return _Builder(source, filename).file(tree)
+
+
+def parse_expression(text: str, filename: str = "<expression>"):
+    """Parse one ST expression (no statement, no ``;``) into its node; StError if it is not
+    one. Positions are 1-based within ``text``."""
+    code = blank_comments(text, filename)
+    try:
+        tree = expression_parser().parse(code)
+    except lark.exceptions.UnexpectedToken as err:
+        if "$END" in (err.accepts or err.expected):  # a whole expression followed by more
+            raise StError(
+                f"expected an operator or the end of the expression, found {err.token.value!r}",
+                file=filename,
+                line=err.line,
+                column=err.column,
+                source=text,
+            ) from None
+        raise syntax_error(err, code, text, filename) from None
+    except lark.exceptions.UnexpectedInput as err:
+        raise syntax_error(err, code, text, filename) from None
+    return _Builder(text, filename).expr(tree)
 
 
 def blank_comments(source: str, filename: str) -> str:

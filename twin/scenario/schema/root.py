@@ -6,8 +6,10 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from twin.scenario.schema.checks import Cases, Checks
 from twin.scenario.schema.control import ControlSpec
 from twin.scenario.schema.elements import ElementSpec, FlowEntry, PartTypeSpec
+from twin.scenario.schema.faults import FaultSpec
 from twin.scenario.schema.fields import _Strict
 from twin.scenario.schema.run import RunSettings
 
@@ -20,6 +22,9 @@ class ScenarioSpec(_Strict):
     elements: dict[str, ElementSpec]
     flow: list[FlowEntry]
     control: ControlSpec | None = None
+    faults: list[FaultSpec] = Field(default_factory=list)  # injected in every replication
+    checks: Checks = Field(default_factory=list)  # commissioning: what every run must pass
+    cases: Cases = Field(default_factory=dict)  # named runs of the scenario (twin commission)
 
     _if_missing: ClassVar[dict[str, str]] = {
         "name": "give the line a name, e.g. name: Two-station line",

@@ -1,0 +1,175 @@
+"""`twin commission --report`: a suite's verdicts as one self-contained HTML file — per case
+each check's verdict, and for a failure its time, the traces of the signals it reads around
+that time and the events near it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from twin import __version__
+from twin.errors import TwinError
+from web import static_html as page
+
+REPORT_CSS = """
+.verdicts { border-collapse: collapse; width: 100%; margin: 8px 0 16px; }
+.verdicts th, .verdicts td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #ddd;
+  vertical-align: top; }
+.verdicts td.time { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.pass { color: #1a7f37; font-weight: 600; }
+.fail { color: #cf222e; font-weight: 600; }
+.warn { color: #9a6700; font-weight: 600; }
+.events { font-size: 0.9em; border-collapse: collapse; margin: 4px 0 16px; }
+.events td { padding: 2px 8px; border-bottom: 1px solid #eee; }
+.events tr.at td { font-weight: 600; }
+"""
+EVENTS_SHOWN = 40  # rows of the log shown next to a failure, the nearest in time first
+
+
+def write_suite_report(suite: dict, out: Path, *, title: str) -> int:
+    """Write the report of ``suite`` (``SuiteResult.to_json()``) to ``out``; its size."""
+    document = suite_html(suite, title=title).encode("utf-8")
+    try:
+        out.write_bytes(document)
+    except OSError as error:
+        raise TwinError(
+            f"cannot write the report to {out}: {error.strerror}; give --report a writable file"
+        ) from None
+    return len(document)
+
+
+def suite_html(suite: dict, *, title: str) -> str:
+    cases = suite["cases"]
+    verdicts = [v for case in cases for v in case["verdicts"]]
+    failed = sum(1 for v in verdicts if not v["passed"] and v["severity"] == "error")
+    broken = sum(1 for case in cases if case["error"])
+    summary = (
+        f"{len(cases)} case{'s' if len(cases) != 1 else ''}, {len(verdicts)} verdicts: "
+        f"{len(verdicts) - failed} passed, {failed} failed"
+        + (f", {broken} case{'s' if broken != 1 else ''} could not run" if broken else "")
+    )
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    program = f" with program {suite['program']}" if suite.get("program") else ""
+    body = [
+        _header(f"Commissioning: {suite['scenario']}{program}", summary, generated),
+        *(_case(case, index) for index, case in enumerate(cases)),
+    ]
+    html = page.page(title, "\n".join(body))
+    return html.replace("</style>", REPORT_CSS + "</style>", 1)
+
+
+def _header(heading: str, summary: str, generated: str) -> str:
+    verdict = "pass" if summary.endswith(" 0 failed") else "fail"
+    content = (
+        page.heading(1, heading)
+        + page.element("p", page.text(summary), verdict, id="summary")
+        + page.paragraph(f"Generated {generated} by twin {__version__}", "generated")
+    )
+    return page.element("header", content)
+
+
+def _case(case: dict, index: int) -> str:
+    name = case["case"]
+    parts = [page.heading(2, f"Case {name}", id=f"case-{index}")]
+    if case["run_id"]:
+        parts.append(
+            page.paragraph(
+                f"Run {case['run_id'][:8]} ({case['simulated_s']:.3f} s simulated): replay it "
+                f"with `twin ui` at /replay/{case['run_id']}",
+                "generated",
+            )
+        )
+    if case["error"]:
+        parts.append(page.element("p", page.text(f"could not run: {case['error']}"), "fail"))
+    for warning in case["warnings"]:
+        parts.append(page.element("p", page.text(f"warning: {warning}"), "warn"))
+    rows = []
+    for verdict in case["verdicts"]:
+        word, css = _word(verdict)
+        time_s = verdict["time_s"]
+        cells = [
+            page.element("td", page.text(verdict["name"])),
+            page.element("td", page.text(word), css),
+            page.element("td", page.text("" if time_s is None else f"{time_s:.3f} s"), "time"),
+            page.element("td", page.text(verdict["message"])),
+        ]
+        rows.append(page.element("tr", "".join(cells)))
+    header = "".join(page.element("th", page.text(h)) for h in ("check", "verdict", "time", ""))
+    table = page.element("thead", page.element("tr", header)) + page.element("tbody", "".join(rows))
+    parts.append(page.element("table", table, "verdicts"))
+    for number, verdict in enumerate(case["verdicts"]):
+        trace = case["traces"].get(verdict["name"])
+        if verdict["passed"] or trace is None:
+            continue
+        parts.append(_failure(verdict, trace, f"trace-{index}-{number}"))
+    return page.element("section", "".join(parts), id=f"section-{index}")
+
+
+def _word(verdict: dict) -> tuple[str, str]:
+    if verdict["passed"]:
+        return "pass", "pass"
+    return ("FAIL", "fail") if verdict["severity"] == "error" else ("warning", "warn")
+
+
+def _failure(verdict: dict, trace: dict, figure_id: str) -> str:
+    time_s = trace["time_s"]
+    heading = page.heading(3, f"{verdict['name']}: failed at {time_s:.3f} s")
+    figure = page.figure_html(trace_figure(trace), figure_id)
+    events = sorted(trace["events"], key=lambda e: abs(e["time_s"] - time_s))[:EVENTS_SHOWN]
+    events.sort(key=lambda e: e["time_s"])
+    rows = "".join(
+        page.element(
+            "tr",
+            "".join(
+                page.element("td", page.text(v))
+                for v in (f"{e['time_s']:.3f} s", e["source"], e["text"])
+            ),
+            "at" if abs(e["time_s"] - time_s) < 1e-9 else "",
+        )
+        for e in events
+    )
+    said = page.paragraph(
+        f"Events and state changes from {trace['start_s']:.3f} s to {trace['end_s']:.3f} s"
+        + (" (none)" if not events else "")
+    )
+    table = page.element("table", rows, "events") if events else ""
+    return page.element("div", heading + figure + said + table, "failure")
+
+
+def trace_figure(trace: dict) -> go.Figure:
+    """The check's signals as steps, one row each, with the failure's time marked."""
+    signals = trace["signals"]
+    names = list(signals) or ["(no signal)"]
+    figure = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.04)
+    for row, name in enumerate(names, start=1):
+        steps = signals.get(name, {"times": [], "values": []})
+        times = [*steps["times"], trace["end_s"]]
+        values = [*steps["values"], steps["values"][-1]] if steps["values"] else []
+        figure.add_trace(
+            go.Scatter(
+                x=times[: len(values)],
+                y=values,
+                mode="lines",
+                name=name,
+                line={"shape": "hv", "width": 2},
+            ),
+            row=row,
+            col=1,
+        )
+        figure.update_yaxes(title_text=name, title_font={"size": 11}, row=row, col=1)
+        if values and set(values) <= {0, 1}:  # a BOOL: drawn as FALSE and TRUE
+            figure.update_yaxes(
+                tickvals=[0, 1], ticktext=["FALSE", "TRUE"], range=[-0.15, 1.15], row=row, col=1
+            )
+    figure.add_vline(x=trace["time_s"], line={"color": "#cf222e", "dash": "dash"})
+    figure.update_xaxes(title_text="time (s)", row=len(names), col=1)
+    figure.update_layout(
+        height=120 + 110 * len(names),
+        margin={"l": 140, "r": 20, "t": 20, "b": 40},
+        showlegend=False,
+        template="plotly_white",
+    )
+    return figure
