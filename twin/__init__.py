@@ -145,7 +145,7 @@ def run_suite(
 ) -> SuiteResult:
     """Commission ``scenario``: run each of its ``cases`` (all by default; a scenario with
     checks but no cases is one case) as a run recorded in ``store``, in parallel on
-    ``workers`` processes (one per core by default), and judge it by its checks.
+    ``workers`` processes (half the cores by default), and judge it by its checks.
     ``program`` replaces the scenario's Structured Text program. ``result.passed`` is
     whether every check of severity error passed; ``result.cases[i].verdicts`` say what
     failed when. A case, program or check that cannot be used raises ``ScenarioError``

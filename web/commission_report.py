@@ -116,7 +116,9 @@ def _word(verdict: dict) -> tuple[str, str]:
 
 def _failure(verdict: dict, trace: dict, figure_id: str) -> str:
     time_s = trace["time_s"]
-    heading = page.heading(3, f"{verdict['name']}: failed at {time_s:.3f} s")
+    since = trace.get("since_s")
+    risen = f" (triggered at {since:.3f} s, dotted)" if since is not None else ""
+    heading = page.heading(3, f"{verdict['name']}: failed at {time_s:.3f} s{risen}")
     figure = page.figure_html(trace_figure(trace), figure_id)
     events = sorted(trace["events"], key=lambda e: abs(e["time_s"] - time_s))[:EVENTS_SHOWN]
     events.sort(key=lambda e: e["time_s"])
@@ -165,6 +167,8 @@ def trace_figure(trace: dict) -> go.Figure:
                 tickvals=[0, 1], ticktext=["FALSE", "TRUE"], range=[-0.15, 1.15], row=row, col=1
             )
     figure.add_vline(x=trace["time_s"], line={"color": "#cf222e", "dash": "dash"})
+    if trace.get("since_s") is not None:  # a response: when its trigger rose
+        figure.add_vline(x=trace["since_s"], line={"color": "#57606a", "dash": "dot"})
     figure.update_xaxes(title_text="time (s)", row=len(names), col=1)
     figure.update_layout(
         height=120 + 110 * len(names),

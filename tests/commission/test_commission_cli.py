@@ -5,7 +5,12 @@ one paragraph, before anything runs."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -88,7 +93,7 @@ def test_the_report_of_a_failure_renders_in_chromium_with_its_trace(seeded):
     assert told["wrong_timer_preset"].returncode == 1
     document = report.read_text(encoding="utf-8")
     assert "Commissioning: Sorting station" in document
-    assert "belt held briefly: failed at 14.370 s" in document
+    assert "belt held briefly: failed at 14.370 s (triggered at 12.370 s, dotted)" in document
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing; `make test` installs it (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -174,3 +179,31 @@ def test_bad_input_is_exit_status_2_with_one_paragraph_before_anything_runs(tmp_
     )
     assert all("Traceback" not in t.stderr for t in told)
     assert not (tmp_path / "runs").exists() or RunStore(tmp_path / "runs").runs() == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_suite_starts_no_further_case_and_leaves_no_traceback(tmp_path):
+    entry = Path(sys.executable).with_name("twin")
+    store = tmp_path / "runs"
+    started = subprocess.Popen(
+        [str(entry), "commission", str(SORTING), "--store", str(store), "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until both workers are running a case
+        if (store / "catalog.sqlite").exists() and len(RunStore(store).runs()) >= 2:
+            break
+        time.sleep(0.2)
+    os.killpg(started.pid, signal.SIGINT)
+    _, stderr = started.communicate(timeout=120)
+    assert started.returncode == 130
+    assert " ".join(stderr.split()) == (
+        "interrupted: cases that had ended are stored complete, those under way as interrupted"
+    )
+    runs = RunStore(store).runs()
+    assert len(runs) == 2  # none started after Ctrl-C
+    assert {run.status for run in runs} <= {"interrupted", "complete"}

@@ -51,7 +51,7 @@ def test_a_response_missed_by_one_scan_fails_saying_when_and_with_what_values(vo
     changes = [(12.34, "panel.estop", True), (12.44 + SCAN_S, "belt.run", False)]
     judged = verdict(vocabulary, BELT_STOPS, changes, initial=RUNNING)
     assert not judged.passed
-    assert judged.time_s == pytest.approx(12.44)
+    assert (judged.time_s, judged.since_s) == (pytest.approx(12.44), 12.34)
     assert judged.values == {"panel.estop": "TRUE", "belt.run": "TRUE"}
     assert judged.message == (
         "panel.estop rose at 12.340 s; NOT belt.run: still unmet at 12.440 s (within 100ms) "

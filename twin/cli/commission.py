@@ -22,7 +22,7 @@ HELP_PROGRAM = "Run with this Structured Text file instead of the scenario's (pa
 HELP_CASE = "Run only this case (repeatable; default: every case)."
 HELP_JUNIT = "Write the verdicts as JUnit XML (GitLab, Jenkins, GitHub) to this file."
 HELP_REPORT = "Write an HTML report (traces around each failure) to this file."
-HELP_WORKERS = "Processes to run cases on (default: one per core)."
+HELP_WORKERS = "Processes to run cases on (default: half the cores, each case has a log writer)."
 HELP_FAULT = "Inject a fault in every case, as in the scenario's faults (repeatable)."
 
 
@@ -80,7 +80,7 @@ def commission(
     except TwinError as error:
         fail(error if not isinstance(error, ScenarioError) else loaded.locate(error))
     except KeyboardInterrupt:
-        said = "the cases that had ended are stored complete, the one under way as interrupted"
+        said = "cases that had ended are stored complete, those under way as interrupted"
         console_for(stderr=True).print(f"[bold yellow]interrupted:[/] {said}", highlight=False)
         raise typer.Exit(INTERRUPTED) from None
     console.print(verdict_table(result))

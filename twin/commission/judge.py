@@ -31,6 +31,7 @@ class Verdict:
     values: dict[str, str] = field(default_factory=dict)
     form: str = ""
     signals: tuple[str, ...] = ()
+    since_s: float | None = None  # a failed response: when its trigger rose
 
     @property
     def fails_suite(self) -> bool:
@@ -46,6 +47,7 @@ class Verdict:
             "values": dict(self.values),
             "form": self.form,
             "signals": list(self.signals),
+            "since_s": self.since_s,
         }
 
 
@@ -106,6 +108,7 @@ def judge(
         values,
         form,
         check.signals,
+        judged.since_s,
     )
 
 
@@ -114,6 +117,7 @@ class _Judged:
     passed: bool
     message: str
     time_s: float | None = None
+    since_s: float | None = None  # a response's failure: when its trigger rose
 
 
 def _never(check: Check, samples: Samples) -> _Judged:
@@ -154,12 +158,12 @@ def _response(check: Check, samples: Samples) -> _Judged:
             delays.append(outcome)
             continue
         risen = f"{trigger.text} rose at {_t(times[rise])}; {expect.text}: "
-        failures.append(_Judged(False, risen + outcome[1], outcome[0]))
+        failures.append(_Judged(False, risen + outcome[1], outcome[0], times[rise]))
     kept = f" for {format_duration(for_s)}" if for_s else ""
     if failures:
         first = failures[0]
         times_said = f" ({len(failures)} of {len(rises)} times)" if len(rises) > 1 else ""
-        return _Judged(False, first.message + times_said, first.time_s)
+        return _Judged(False, first.message + times_said, first.time_s, first.since_s)
     late = f"; {untold} rise{'s' if untold > 1 else ''} too near the end to tell" if untold else ""
     if not delays:
         said = "never rose" if not rises else "rose only near the end"

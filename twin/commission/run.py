@@ -135,6 +135,12 @@ def prepare_suite(
     return list(cases) or list(known)
 
 
+def default_workers() -> int:
+    """Half the cores: a recorded case keeps two processes busy, its simulation and its log
+    writer; on 2 cores two cases at once ran slower than one after the other (0.5-0.8x)."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
 def run_suite(
     scenario: Scenario,
     store: str | Path,
@@ -145,14 +151,14 @@ def run_suite(
     on_case: Callable[[CaseResult], None] | None = None,
 ) -> SuiteResult:
     """Run the chosen ``cases`` (all by default) of ``scenario``, each recorded in
-    ``store``, on ``workers`` processes (default: one per core, at most one per case)."""
+    ``store``, on ``workers`` processes (default: half the cores, at most one per case)."""
     names = prepare_suite(scenario, program=program, cases=cases)
     program_path = None if program is None else str(Path(program).resolve())
     jobs = [
         CaseJob(scenario.text, scenario.source, scenario.overrides, name, str(store), program_path)
         for name in names
     ]
-    count = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    count = max(1, min(workers or default_workers(), len(jobs)))
     results: dict[str, CaseResult] = {}
     if count == 1:
         for job in jobs:
@@ -162,11 +168,16 @@ def run_suite(
     else:
         # spawn, not fork: a forked worker would inherit the parent's threads and clients.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        pool = ProcessPoolExecutor(max_workers=count, mp_context=context)
+        try:
             for result in pool.map(run_case, jobs):
                 results[result.case] = result
                 if on_case is not None:
                     on_case(result)
+        except BaseException:  # Ctrl-C: no case starts after it
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
     return SuiteResult(
         scenario.name,
         tuple(results[name] for name in names),
@@ -174,8 +185,24 @@ def run_suite(
     )
 
 
+# Whether Ctrl-C reached this worker process: a case the pool had already queued for it is
+# then not started (the pool cannot take back what it queued).
+_interrupted = False
+
+
 def run_case(job: CaseJob) -> CaseResult:
     """Run one case and judge it: the worker's whole task."""
+    global _interrupted
+    if _interrupted:
+        return CaseResult(job.case, (), error="not run: interrupted")
+    try:
+        return _run_case(job)
+    except KeyboardInterrupt:
+        _interrupted = True
+        raise
+
+
+def _run_case(job: CaseJob) -> CaseResult:
     import twin
     from twin.experiment import run_experiment
     from twin.record import RunStore
@@ -234,7 +261,8 @@ def _judge_run(scenario: Scenario, checks: list[Check], store, result):
             if name not in chosen or not verdict.passed:
                 chosen[name] = verdict
             if not verdict.passed:
-                traces[name] = _trace(replay, timeline, check, verdict.time_s, replication)
+                trace = _trace(replay, timeline, check, verdict.time_s, replication)
+                traces[name] = {**trace, "since_s": verdict.since_s}
     kpis = result.kpis
     for check in checks:
         if check.spec.form == "kpi":
