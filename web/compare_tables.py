@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from twin.record.compare import KpiRow, RunComparison, parameter_text
 from twin.record.store import RunInfo, RunStore
-from twin.record.summary import HEADLINE_KPIS
+from twin.record.summary import HEADLINE_KPIS, number
 from twin.stats import Comparison, Estimate, estimate
 
 
@@ -37,18 +37,6 @@ class Grid:
     header: list[Cell]
     rows: list[list[Cell]] = field(default_factory=list)
     css: str = ""
-
-
-def number(value: float | None) -> str:
-    """A KPI value with as many digits as its size deserves (as `twin runs` prints them)."""
-    if value is None or not math.isfinite(value):
-        return "—"
-    magnitude = abs(value)
-    if magnitude >= 1000:
-        return f"{value:,.0f}"
-    if magnitude >= 10:
-        return f"{value:.1f}"
-    return f"{value:.3f}"
 
 
 def mean_text(e: Estimate | None) -> str:

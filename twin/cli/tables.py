@@ -7,7 +7,7 @@ import math
 from rich.table import Table
 from rich.text import Text
 
-from twin.record.summary import HEADLINE_KPIS
+from twin.record.summary import HEADLINE_KPIS, number
 from twin.stats import Estimate
 
 STATE_COLOURS = {
@@ -21,17 +21,6 @@ STATE_COLOURS = {
     "partial": "blue",
     "full": "yellow",
 }
-
-
-def number(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "—"
-    magnitude = abs(value)
-    if magnitude >= 1000:
-        return f"{value:,.0f}"
-    if magnitude >= 10:
-        return f"{value:.1f}"
-    return f"{value:.3f}"
 
 
 def _interval(e: Estimate) -> str:

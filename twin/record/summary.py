@@ -17,6 +17,19 @@ HEADLINE_KPIS = (
 )
 
 
+def number(value: float | None) -> str:
+    """A KPI value with as many digits as its size deserves, as every table of twin shows it
+    (the terminal's, the web app's, the report's); a dash for none."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3f}"
+
+
 def kpi_estimate(values: list[float]) -> Estimate:
     """Mean and 95 % interval; a KPI some replication could not measure has no honest mean."""
     if any(not math.isfinite(v) for v in values):

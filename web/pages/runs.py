@@ -8,7 +8,7 @@ import math
 from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 
 from twin.record.store import RunInfo, RunStore, StoreError
-from twin.record.summary import kpi_estimate
+from twin.record.summary import kpi_estimate, number
 from web.context import WebContext
 from web.pages import Page
 from web.shell import empty
@@ -162,17 +162,8 @@ def _estimate(values: list[float] | None) -> str:
     if not math.isfinite(e.mean):
         return "—"
     if e.half_width is None:
-        return _number(e.mean)
-    return f"{_number(e.mean)} ± {_number(e.half_width)}"
-
-
-def _number(value: float) -> str:
-    magnitude = abs(value)
-    if magnitude >= 1000:
-        return f"{value:,.0f}"
-    if magnitude >= 10:
-        return f"{value:.1f}"
-    return f"{value:.3f}"
+        return number(e.mean)
+    return f"{number(e.mean)} ± {number(e.half_width)}"
 
 
 def register(app: Dash, context: WebContext) -> None:
