@@ -30,3 +30,7 @@ class ScenarioError(TwinError):
         if self.where:
             return self
         return ScenarioError(self.message, path=self.path, where=where)
+
+
+class LogError(TwinError):
+    """A run's log file is missing, truncated or does not match its checksum."""

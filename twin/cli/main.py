@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,9 +19,11 @@ from twin.cli.common import StoreOption, console_for, fail, open_store
 from twin.cli.plant import plant
 from twin.cli.runs import runs_app
 from twin.errors import ScenarioError, TwinError
-from twin.scenario import Scenario
-from twin.scenario.loader import FAULT_SETTING
+from twin.scenario.settings import FAULT_SETTING
 from twin.units import format_duration
+
+if TYPE_CHECKING:
+    from twin.scenario import Scenario
 
 app = typer.Typer(
     help="twin: digital twin and virtual-commissioning simulator for production lines.",

@@ -12,10 +12,11 @@ from twin.commission.judge import Check, compile_check
 from twin.commission.names import UnknownName, Vocabulary
 from twin.errors import ScenarioError
 from twin.scenario import Scenario
-from twin.scenario.loader import FAULT_SETTING, raw_scenario
+from twin.scenario.loader import raw_scenario
 from twin.scenario.schema import Key, dotted
 from twin.scenario.schema.checks import CaseSpec
 from twin.scenario.schema.faults import FaultError, check_fault_names
+from twin.scenario.settings import FAULT_SETTING
 
 DEFAULT_CASE = "default"  # the one case of a scenario that has checks but no cases
 

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from twin.errors import TwinError
+from twin.errors import LogError
 
 SCHEMA_VERSION = "1"
 ROW_GROUP_ROWS = 65_536
@@ -57,10 +57,6 @@ LAYOUTS = {
     "tag": ("time_s", "source", "text", "value"),
     "pose": ("time_s", "source", "pose"),
 }
-
-
-class LogError(TwinError):
-    """A run's log file is missing, truncated or does not match its checksum."""
 
 
 @dataclass

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from twin.record.log import LogError
+from twin.errors import LogError
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 PIPE_BYTES = 1 << 20

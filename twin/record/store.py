@@ -15,15 +15,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from twin import __version__
-from twin.errors import TwinError
+from twin.errors import LogError, TwinError
 from twin.faults import RunFault
 from twin.record.catalog import STATUSES, connect
-from twin.record.log import LogError, open_log
-from twin.record.log_writer import LogWriter
 from twin.record.plain import json_safe
-from twin.record.recorder import Recorder
+
+if TYPE_CHECKING:  # the log's modules load pyarrow: only when a log is written or read
+    from twin.record.log_writer import LogWriter
+    from twin.record.recorder import Recorder
 
 DEFAULT_FOLDER = "twin-runs"
 KEY_PACKAGES = (
@@ -190,6 +192,8 @@ class RunStore:
                 label,
             ),
         )
+        from twin.record.log_writer import LogWriter
+
         try:
             log = LogWriter(self.folder / log_file) if record_log else None
         except OSError as exc:
@@ -314,6 +318,8 @@ class RunStore:
             path = self.log_path(run)
             where = f" ({path})" if problem == "log missing" and path is not None else ""
             raise LogError(f"run {run.short_id} has no usable log: {problem}{where}")
+        from twin.record.log import open_log
+
         return open_log(self.log_path(run), run.log_sha256)
 
     # Deleting ------------------------------------------------------------------------------
@@ -442,6 +448,8 @@ class RunWriter:
         """The observer to hand the line for this replication (None when not logging)."""
         if self._log is None:
             return None
+        from twin.record.recorder import Recorder
+
         self._recorder = Recorder(self._log, replication)
         return self._recorder
 
