@@ -26,27 +26,42 @@ VALID_FORMS = (
     "{erlang: {mean, k}}, {empirical: [x, ...]}"
 )
 
-# Samplers draw this many values at once: one numpy call per block is far cheaper than one
-# call per part, and the order of draws (hence every result) is the same either way.
+# Samplers draw values in blocks: one numpy call per block is far cheaper than one call per
+# part. Most distributions take their values one after the other from the stream, so any
+# block sizes give the same numbers; their first block is small and each next one twice as
+# large, up to GROWN_BLOCK, so that a rarely used stream (failures, setups) holds a few
+# values, not a thousand. A truncated normal (negative draws drawn again at the end of the
+# block) and an empirical list (integers drawn in pairs per call) depend on the block's
+# size: they always draw BLOCK values at once, as they always have (the default).
 BLOCK = 1024
+FIRST_BLOCK = 16
+GROWN_BLOCK = 256
 
 Sampler = Callable[[], float]
 
 
 class BlockSampler:
-    """Hands out draws one at a time from blocks drawn by ``draw(n)``."""
+    """Hands out draws one at a time from blocks drawn by ``draw(n)``.
 
-    __slots__ = ("_draw", "_it")
+    A block is kept as numpy drew it (8 bytes a value), not as a list of Python floats (32
+    bytes a value); iterating a memoryview of it makes each float as it is handed out.
+    """
 
-    def __init__(self, draw: Callable[[int], np.ndarray]) -> None:
+    __slots__ = ("_draw", "_it", "_most", "_size")
+
+    def __init__(self, draw: Callable[[int], np.ndarray], *, growing: bool = False) -> None:
         self._draw = draw
         self._it = iter(())
+        self._size = FIRST_BLOCK if growing else BLOCK
+        self._most = GROWN_BLOCK if growing else BLOCK
 
     def __call__(self) -> float:
         try:
             return next(self._it)
         except StopIteration:
-            self._it = iter(self._draw(BLOCK).tolist())
+            size = self._size
+            self._size = min(2 * size, self._most)
+            self._it = iter(memoryview(np.ascontiguousarray(self._draw(size), dtype=float)))
             return next(self._it)
 
 
@@ -108,7 +123,7 @@ class Exponential(Distribution):
 
     def sampler(self, rng: np.random.Generator) -> Sampler:
         mean = self.mean
-        return BlockSampler(lambda n: rng.exponential(mean, n))
+        return BlockSampler(lambda n: rng.exponential(mean, n), growing=True)
 
     def __str__(self) -> str:
         return f"exponential(mean={self.mean:g}s)"
@@ -177,7 +192,7 @@ class Lognormal(Distribution):
         sigma2 = math.log1p((self.sd / self.mean) ** 2)
         mu = math.log(self.mean) - sigma2 / 2
         sigma = math.sqrt(sigma2)
-        return BlockSampler(lambda n: rng.lognormal(mu, sigma, n))
+        return BlockSampler(lambda n: rng.lognormal(mu, sigma, n), growing=True)
 
     def __str__(self) -> str:
         return f"lognormal(mean={self.mean:g}s, sd={self.sd:g}s)"
@@ -198,7 +213,7 @@ class Uniform(Distribution):
 
     def sampler(self, rng: np.random.Generator) -> Sampler:
         low, high = self.low, self.high
-        return BlockSampler(lambda n: rng.uniform(low, high, n))
+        return BlockSampler(lambda n: rng.uniform(low, high, n), growing=True)
 
     def __str__(self) -> str:
         return f"uniform({self.low:g}s, {self.high:g}s)"
@@ -223,7 +238,7 @@ class Triangular(Distribution):
         low, mode, high = self.low, self.mode, self.high
         if low == high:
             return lambda: low
-        return BlockSampler(lambda n: rng.triangular(low, mode, high, n))
+        return BlockSampler(lambda n: rng.triangular(low, mode, high, n), growing=True)
 
     def __str__(self) -> str:
         return f"triangular({self.low:g}s, {self.mode:g}s, {self.high:g}s)"
@@ -244,7 +259,7 @@ class Erlang(Distribution):
 
     def sampler(self, rng: np.random.Generator) -> Sampler:
         k, scale = self.k, self.mean / self.k
-        return BlockSampler(lambda n: rng.gamma(k, scale, n))
+        return BlockSampler(lambda n: rng.gamma(k, scale, n), growing=True)
 
     def __str__(self) -> str:
         return f"erlang(mean={self.mean:g}s, k={self.k})"

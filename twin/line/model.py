@@ -13,10 +13,11 @@ from simpy.events import URGENT
 
 from twin.distributions import Distribution, Sampler
 from twin.faults import RunFault
-from twin.line.bottleneck import Periods, shifting_bottlenecks
+from twin.line.activity import ActivityLog
 from twin.line.buffer import Buffer
 from twin.line.conveyor import Conveyor
 from twin.line.element import Element, Part
+from twin.line.leadtimes import LeadTimes
 from twin.line.panel import Panel
 from twin.line.performers import PerformerError, Performers
 from twin.line.pusher import Pusher
@@ -80,7 +81,8 @@ class ReplicationResult:
     elements: dict[str, dict]
     end_s: float
     parts_out: int
-    lead_times_s: list[float] = field(repr=False, default_factory=list)
+    # Every part's lead time in order, when the line kept them (None: too many to keep).
+    lead_times_s: list[float] | None = field(repr=False, default_factory=list)
     # What went wrong without ending the run, e.g. a controller that went to STOP.
     faults: list[RunFault] = field(default_factory=list)
 
@@ -96,7 +98,10 @@ class Line:
         env: simpy.Environment | None = None,
         observer: Observer | None = None,
         performers: Performers | None = None,
+        keep_lead_times: int | None = None,
     ) -> None:
+        """``keep_lead_times``: how many parts' lead times the result may list one by one
+        (None: all); a replication with more lists none — its KPIs are the same either way."""
         self.scenario = scenario
         self.replication = replication
         self.env = env if env is not None else simpy.Environment()
@@ -112,7 +117,7 @@ class Line:
         self.seed = scenario.run.seed
         self.warmup_s = scenario.run.warmup_s
         self.wip = LevelGauge(self.env)
-        self.lead_times_s: list[float] = []
+        self.lead_times = LeadTimes(keep=keep_lead_times)
         self.parts_out = 0
         self.parts_scrapped = 0
         self.stop_after_parts = scenario.run.parts
@@ -124,6 +129,15 @@ class Line:
             for element_id, spec in scenario.elements.items()
         }
         self._panels = [e for e in self.elements.values() if e.kind == "panel"]
+        # Bottleneck candidates: the elements with places that can be active, in order.
+        self._candidates = {
+            element_id: clocks
+            for element_id, element in self.elements.items()
+            if (clocks := element.activity() if isinstance(element, Element) else [])
+        }
+        self.activity = ActivityLog(list(self._candidates.values()))
+        if self.warmup_s == 0:
+            self.activity.window_start_s = 0.0
         for element_id, route in scenario.routes.items():
             targets = [self.elements[t] for t in route.targets]
             self.elements[element_id].router = make_router(
@@ -157,6 +171,11 @@ class Line:
                     "physics belt to perform it: barriers exist only in physics"
                 )
 
+    @property
+    def lead_times_s(self) -> list[float] | None:
+        """Every part's lead time so far, in order (None when too many to keep)."""
+        return self.lead_times.kept()
+
     def stream(self, element_id: str, purpose: str) -> np.random.Generator:
         return stream(self.seed, self.replication, element_id, purpose)
 
@@ -173,7 +192,7 @@ class Line:
         now = self.env.now
         if now >= self._measuring_since_s:
             self.parts_out += 1
-            self.lead_times_s.append(now - part.created_s)
+            self.lead_times.add(now - part.created_s)
             if self.parts_out == self.stop_after_parts and not self.stopped.triggered:
                 self.stopped.succeed()
 
@@ -203,6 +222,7 @@ class Line:
     def _end_warmup(self):
         yield self.env.timeout(self.warmup_s)
         self._measuring_since_s = self.env.now
+        self.activity.window_start_s = self.env.now
         self.wip.reset()
         for element in self.elements.values():
             element.reset_statistics()
@@ -277,14 +297,9 @@ class Line:
         self.wip.close()
         kpis: dict[str, float] = {}
         kpis["throughput_per_hour"] = self.parts_out / elapsed_s * 3600 if elapsed_s else 0.0
-        if self.lead_times_s:
-            lead = np.asarray(self.lead_times_s)
-            kpis["lead_time_s"] = float(lead.mean())
-            p50, p95 = np.percentile(lead, [50, 95])
-            kpis["lead_time_p50_s"] = float(p50)
-            kpis["lead_time_p95_s"] = float(p95)
-        else:
-            kpis["lead_time_s"] = kpis["lead_time_p50_s"] = kpis["lead_time_p95_s"] = math.nan
+        lead = self.lead_times
+        kpis["lead_time_s"] = lead.mean_s
+        kpis["lead_time_p50_s"], kpis["lead_time_p95_s"] = lead.percentiles_s((50, 95))
         kpis["wip"] = self.wip.area / elapsed_s if elapsed_s else 0.0
         kpis["scrap_per_hour"] = self.parts_scrapped / elapsed_s * 3600 if elapsed_s else 0.0
         elements: dict[str, dict] = {}
@@ -315,29 +330,20 @@ class Line:
             elements=elements,
             end_s=end_s,
             parts_out=self.parts_out,
-            lead_times_s=self.lead_times_s,
+            lead_times_s=lead.kept(),
         )
 
     def _bottlenecks(self, start_s: float, end_s: float) -> dict[str, dict[str, float]]:
         """Share of the measured time each candidate was the sole and the shifting
         bottleneck (active-period method; see twin.line.bottleneck)."""
-        candidates = {
-            element_id: clocks
-            for element_id, element in self.elements.items()
-            if (clocks := element.activity() if isinstance(element, Element) else [])
-        }
-        periods = [
-            Periods.of_places([(c.initially_active, c.toggles_s) for c in clocks], end_s)
-            for clocks in candidates.values()
-        ]
         span_s = end_s - start_s
-        found = shifting_bottlenecks(periods, start_s, end_s)
+        found = self.activity.bottlenecks(start_s, end_s)
         return {
             element_id: {
                 "sole": time.sole_s / span_s if span_s > 0 else 0.0,
                 "shifting": time.shifting_s / span_s if span_s > 0 else 0.0,
             }
-            for element_id, time in zip(candidates, found, strict=True)
+            for element_id, time in zip(self._candidates, found, strict=True)
         }
 
 

@@ -14,6 +14,8 @@ IDLE = "idle"
 STATION_STATES = (WORKING, STARVED, BLOCKED, DOWN, SETUP)
 # Not waiting for anything outside: the states of an active period (bottleneck detection).
 ACTIVE_STATES = frozenset({WORKING, SETUP, DOWN})
+# Switch times a clock holds before handing them on (see twin.line.activity).
+SWITCHES_HELD = 256
 
 
 class StateClock:
@@ -31,6 +33,7 @@ class StateClock:
         "active",
         "element_id",
         "initially_active",
+        "on_full",
         "place",
         "since",
         "state",
@@ -56,8 +59,10 @@ class StateClock:
         self.since = env.now
         self.totals: dict[str, float] = {}
         self.active = self.initially_active = state in ACTIVE_STATES
-        # A list, not an array: appending to it costs a third less on this hot path.
+        # A list, not an array: appending to it costs a third less on this hot path. Once
+        # it holds SWITCHES_HELD times, ``on_full(now)`` takes them (see twin.line.activity).
         self.toggles_s: list[float] | None = [] if track_activity else None
+        self.on_full = None
         if observer is not None:
             observer.state(env.now, element_id, place, state)
 
@@ -73,6 +78,8 @@ class StateClock:
         if toggles is not None and (state in ACTIVE_STATES) is not self.active:
             self.active = not self.active
             toggles.append(now)
+            if len(toggles) >= SWITCHES_HELD and self.on_full is not None:
+                self.on_full(now)
         if self._emit is not None:
             self._emit(now, self.element_id, self.place, state)
 

@@ -21,6 +21,10 @@ if TYPE_CHECKING:  # loaded only by runs that need them
 
 FIDELITIES = ("physics", "timed")
 DEFAULT_PART_TYPE = "box"
+# A replication lists its parts' lead times one by one up to this many parts; a longer one
+# keeps only their summary (the KPIs are the same), so that a run's memory does not grow
+# with its length.
+LEAD_TIMES_KEPT = 4096
 
 
 def physics_elements(scenario: Scenario, fidelity: str | None = None) -> list[str]:
@@ -107,7 +111,13 @@ def build(
     physical = physics_elements(scenario, fidelity)
     if not physical:
         clock = Clock()
-        line = Line(scenario, replication=replication, env=clock.env, observer=observer)
+        line = Line(
+            scenario,
+            replication=replication,
+            env=clock.env,
+            observer=observer,
+            keep_lead_times=LEAD_TIMES_KEPT,
+        )
         faults = _faults(scenario, line, observer)
         return Plant(line, clock, scan=_attach(controls, line, observer, faults), faults=faults)
     # Imported here: a planner's timed run never loads PyBullet.
@@ -186,6 +196,7 @@ def build(
             env=clock.env,
             observer=observer,
             performers=performers,
+            keep_lead_times=LEAD_TIMES_KEPT,
         )
         faults = _faults(scenario, line, observer)
         scan = _attach(controls, line, observer, faults)
