@@ -13,7 +13,7 @@ from rich.table import Table
 
 from twin.cli.common import StoreOption, console_for, fail, open_store
 from twin.errors import ScenarioError, TwinError
-from twin.scenario.loader import FAULT_SETTING
+from twin.scenario.settings import FAULT_SETTING
 
 FAILED = 1  # a check failed: the suite ran, the program (or the plant) is wrong
 INTERRUPTED = 130  # Ctrl-C, as for `twin run` (128 + SIGINT)
@@ -24,6 +24,10 @@ HELP_JUNIT = "Write the verdicts as JUnit XML (GitLab, Jenkins, GitHub) to this 
 HELP_REPORT = "Write an HTML report (traces around each failure) to this file."
 HELP_WORKERS = "Processes to run cases on (default: half the cores, each case has a log writer)."
 HELP_FAULT = "Inject a fault in every case, as in the scenario's faults (repeatable)."
+HELP_COVERAGE = (
+    "Measure which statements of the PLC program ran and which branches were taken; a summary "
+    "line here, the annotated source in --report."
+)
 
 
 def commission(
@@ -37,6 +41,7 @@ def commission(
     ] = None,
     fault: Annotated[list[str] | None, typer.Option("--fault", help=HELP_FAULT)] = None,
     workers: Annotated[int | None, typer.Option(help=HELP_WORKERS)] = None,
+    coverage: Annotated[bool, typer.Option("--coverage", help=HELP_COVERAGE)] = False,
     store: StoreOption = None,
 ) -> None:
     """Run every case of a scenario (in parallel), each recorded in the run store, and judge
@@ -76,6 +81,7 @@ def commission(
                 store=folder,
                 workers=workers,
                 on_case=told,
+                coverage=coverage,
             )
     except TwinError as error:
         fail(error if not isinstance(error, ScenarioError) else loaded.locate(error))
@@ -84,6 +90,8 @@ def commission(
         console_for(stderr=True).print(f"[bold yellow]interrupted:[/] {said}", highlight=False)
         raise typer.Exit(INTERRUPTED) from None
     console.print(verdict_table(result))
+    if result.coverage is not None:
+        console.print(escape(result.coverage.summary()), highlight=False)
     suite = Path(loaded.source).stem if loaded.source != "<string>" else loaded.name
     if junit is not None:
         from twin.commission.junit import write_junit

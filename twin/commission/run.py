@@ -17,6 +17,7 @@ from twin.commission.judge import Check, Verdict, judge
 from twin.commission.names import Vocabulary
 from twin.commission.suite import case_settings, cases_of, compile_checks
 from twin.commission.timeline import Timeline
+from twin.control.st.coverage import Coverage
 from twin.errors import ScenarioError, TwinError
 from twin.scenario import Scenario
 
@@ -34,6 +35,7 @@ class CaseJob:
     case: str
     store: str
     program: str | None = None
+    coverage: bool = False  # run the PLC program as a coverage build
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class CaseResult:
     traces: dict[str, dict] = field(default_factory=dict)  # check name -> plain data
     error: str | None = None  # the case could not run: why
     wall_s: float = 0.0  # how long the case took, run and judged
+    coverage: Coverage | None = None  # what of the PLC program ran, over the replications
 
     @property
     def passed(self) -> bool:
@@ -65,6 +68,7 @@ class CaseResult:
             "warnings": list(self.warnings),
             "verdicts": [v.to_json() for v in self.verdicts],
             "traces": self.traces,
+            "coverage": None if self.coverage is None else self.coverage.totals(),
         }
 
 
@@ -73,6 +77,7 @@ class SuiteResult:
     scenario: str
     cases: tuple[CaseResult, ...]
     program: str | None = None
+    coverage: Coverage | None = None  # summed over the cases; None without coverage
 
     @property
     def passed(self) -> bool:
@@ -84,6 +89,7 @@ class SuiteResult:
             "program": self.program,
             "passed": self.passed,
             "cases": [case.to_json() for case in self.cases],
+            "coverage": None if self.coverage is None else self.coverage.to_json(),
         }
 
 
@@ -108,10 +114,15 @@ def with_program(scenario: Scenario, program: str | Path | None) -> Scenario:
 
 
 def prepare_suite(
-    scenario: Scenario, *, program: str | Path | None = None, cases: Sequence[str] = ()
+    scenario: Scenario,
+    *,
+    program: str | Path | None = None,
+    cases: Sequence[str] = (),
+    coverage: bool = False,
 ) -> list[str]:
     """The names of the cases to run, after checking everything that can be checked before
-    a run: the case names, each case's settings, the replacement program (it compiles)."""
+    a run: the case names, each case's settings, the replacement program (it compiles), and
+    that there is a Structured Text program to measure the coverage of."""
     from twin.plant.controls import prepare_controls
 
     known = cases_of(scenario)
@@ -131,8 +142,24 @@ def prepare_suite(
             "after: panel.estop, within: 100ms, expect: NOT belt.run}]",
             where=scenario.source,
         )
+    if coverage:
+        _check_coverable(scenario)
     prepare_controls(with_program(scenario, program))  # a program that does not compile
     return list(cases) or list(known)
+
+
+def _check_coverable(scenario: Scenario) -> None:
+    control = scenario.control
+    if control is not None and control.plc is not None:
+        return
+    what = "no controller"
+    if control is not None:
+        what = f"a Python controller ({control.python})" if control.python else "no PLC program"
+    raise ScenarioError(
+        f"this scenario has {what}, and code coverage is measured on a Structured Text "
+        "program (control: {plc: FILE.st}); run the suite without --coverage",
+        where="--coverage",
+    )
 
 
 def default_workers() -> int:
@@ -149,13 +176,24 @@ def run_suite(
     cases: Sequence[str] = (),
     workers: int | None = None,
     on_case: Callable[[CaseResult], None] | None = None,
+    coverage: bool = False,
 ) -> SuiteResult:
     """Run the chosen ``cases`` (all by default) of ``scenario``, each recorded in
-    ``store``, on ``workers`` processes (default: half the cores, at most one per case)."""
-    names = prepare_suite(scenario, program=program, cases=cases)
+    ``store``, on ``workers`` processes (default: half the cores, at most one per case).
+    With ``coverage`` the PLC program runs as a coverage build and ``result.coverage`` sums
+    what ran in every case."""
+    names = prepare_suite(scenario, program=program, cases=cases, coverage=coverage)
     program_path = None if program is None else str(Path(program).resolve())
     jobs = [
-        CaseJob(scenario.text, scenario.source, scenario.overrides, name, str(store), program_path)
+        CaseJob(
+            scenario.text,
+            scenario.source,
+            scenario.overrides,
+            name,
+            str(store),
+            program_path,
+            coverage,
+        )
         for name in names
     ]
     count = max(1, min(workers or default_workers(), len(jobs)))
@@ -178,11 +216,21 @@ def run_suite(
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown()
+    ordered = tuple(results[name] for name in names)
     return SuiteResult(
         scenario.name,
-        tuple(results[name] for name in names),
+        ordered,
         None if program is None else str(program),
+        _summed(ordered) if coverage else None,
     )
+
+
+def _summed(cases: Sequence[CaseResult]) -> Coverage | None:
+    """The coverage of every case that ran, summed."""
+    try:
+        return Coverage.merged(c.coverage for c in cases if c.coverage is not None)
+    except ValueError as error:  # the program was edited while the suite ran
+        raise ScenarioError(f"{error}; run the suite again", where="--coverage") from None
 
 
 # Whether Ctrl-C reached this worker process: a case the pool had already queued for it is
@@ -205,6 +253,7 @@ def run_case(job: CaseJob) -> CaseResult:
 def _run_case(job: CaseJob) -> CaseResult:
     import twin
     from twin.experiment import run_experiment
+    from twin.plant.controls import prepare_controls
     from twin.record import RunStore
 
     started = time.perf_counter()
@@ -222,8 +271,10 @@ def _run_case(job: CaseJob) -> CaseResult:
         label = f"commission: {job.case}" + (
             f" with {Path(job.program).name}" if job.program else ""
         )
+        # A coverage build is asked for here; otherwise the run readies its own controller.
+        controls = prepare_controls(scenario, coverage=True) if job.coverage else None
         try:
-            result = run_experiment(scenario, store=store, label=label)
+            result = run_experiment(scenario, store=store, label=label, controls=controls)
             verdicts, traces, end_s = _judge_run(scenario, checks, store, result)
         finally:
             store.close()
@@ -231,7 +282,10 @@ def _run_case(job: CaseJob) -> CaseResult:
         return CaseResult(job.case, (), error=str(error), wall_s=time.perf_counter() - started)
     warnings = tuple(f"replication {f['replication']}: {f['fault']}" for f in result.faults)
     wall_s = time.perf_counter() - started
-    return CaseResult(job.case, verdicts, result.run_id, end_s, warnings, traces, wall_s=wall_s)
+    coverage = None if controls is None else controls.coverage()
+    return CaseResult(
+        job.case, verdicts, result.run_id, end_s, warnings, traces, wall_s=wall_s, coverage=coverage
+    )
 
 
 def _judge_run(scenario: Scenario, checks: list[Check], store, result):

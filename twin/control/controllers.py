@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from twin.control.st.coverage import Coverage
 from twin.control.watch import check_watch_list, loggable, plc_watchers, python_watchers
 from twin.errors import TwinError
 from twin.faults import RunFault
@@ -164,16 +165,21 @@ class LoadedController:
 
     make: Callable[[], object]
     warnings: tuple[str, ...] = ()
+    # A coverage build's counts so far, summed over every controller made: None without.
+    coverage: Callable[[], Coverage] | None = None
 
 
-def load_controller(control, table: TagTable, base_dir: Path) -> LoadedController:
+def load_controller(
+    control, table: TagTable, base_dir: Path, coverage: bool = False
+) -> LoadedController:
     """The controller a control section names, checked against the tag table and its watch
-    list once (a PLC program compiled, a Python class imported)."""
+    list once (a PLC program compiled, a Python class imported). With ``coverage`` the PLC
+    program is a coverage build; a Python controller has none and is refused."""
     watch = tuple(control.watch)
     if control.plc is not None:
         from twin.control.softplc import SoftPLC
 
-        compiled = _compile_plc(control, base_dir)
+        compiled = _compile_plc(control, base_dir, coverage)
 
         def plc():
             return SoftPLC(compiled, cycle_s=control.cycle_s, program=control.program)
@@ -185,6 +191,13 @@ def load_controller(control, table: TagTable, base_dir: Path) -> LoadedControlle
         return LoadedController(
             lambda: SoftPLCController(plc(), table, watch),
             tuple(_unfed_inputs(first, table, compiled.filename)),
+            compiled.coverage if coverage else None,
+        )
+    if coverage:
+        raise TagError(
+            f"python controller {control.python!r} has no code coverage: coverage is measured "
+            "on a Structured Text program (control: {plc: FILE.st}); run it without coverage",
+            ("control", "python"),
         )
     cls, origin, instance = _load_python(control.python, base_dir)
     check_watch_list(list(watch), table, ignore_case=False)
@@ -230,7 +243,7 @@ def _initial_value(plc, info) -> str:
     return ""
 
 
-def _compile_plc(control, base_dir: Path):
+def _compile_plc(control, base_dir: Path, coverage: bool = False):
     from twin.control.st.compile import compile_source
 
     path = Path(control.plc)
@@ -242,7 +255,7 @@ def _compile_plc(control, base_dir: Path):
             "file relative to the scenario",
             ("control", "plc"),
         )
-    return compile_source(path.read_text(encoding="utf-8"), str(path))
+    return compile_source(path.read_text(encoding="utf-8"), str(path), coverage=coverage)
 
 
 def _check_bindings(variables: dict, table: TagTable) -> None:

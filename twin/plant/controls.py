@@ -9,6 +9,7 @@ from pathlib import Path
 
 from twin.control.controllers import load_controller
 from twin.control.scan import Controller, PlantIO, ScanCycle, SessionController
+from twin.control.st.coverage import Coverage
 from twin.errors import ScenarioError
 from twin.line import Line
 from twin.observer import Observer
@@ -28,22 +29,26 @@ class Controls:
     cycle_s: float
     make: Callable[[], Controller]
     warnings: tuple[str, ...] = ()
+    # The PLC program's code coverage so far, over every replication: None unless asked for.
+    coverage: Callable[[], Coverage] | None = None
 
 
-def prepare_controls(scenario: Scenario) -> Controls | None:
+def prepare_controls(scenario: Scenario, coverage: bool = False) -> Controls | None:
     """The scenario's controller, ready to make: its PLC program compiled (or its Python class
     imported) and checked against the tag table and the watch list. A problem is placed in
-    the scenario file like any scenario error. None for a scenario with no control section."""
+    the scenario file like any scenario error. None for a scenario with no control section.
+    With ``coverage`` the PLC program is compiled to count what runs (``Controls.coverage``);
+    a Python controller then is an error."""
     control, table = scenario.control, scenario.tags
     if control is None or table is None:
         return None
     source = scenario.source
     base_dir = Path(source).parent if source != "<string>" else Path.cwd()
     try:
-        loaded = load_controller(control, table, base_dir)
+        loaded = load_controller(control, table, base_dir, coverage)
     except TagError as error:
         raise scenario.locate(ScenarioError(error.message, path=dotted(error.key))) from None
-    return Controls(table, control.cycle_s, loaded.make, loaded.warnings)
+    return Controls(table, control.cycle_s, loaded.make, loaded.warnings, loaded.coverage)
 
 
 def attach_controller(

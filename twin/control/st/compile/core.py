@@ -14,6 +14,7 @@ from typing import Any
 from twin.control.st import nodes as n
 from twin.control.st import runtime, stdlib
 from twin.control.st.compile.listing import Listing
+from twin.control.st.coverage import Probe
 from twin.control.st.errors import StError
 from twin.control.st.types import ANY_INT, Elementary, EnumType, FbType, Var
 
@@ -61,7 +62,7 @@ class CompilerCore:
     only. ``out`` is the generated Python.
     """
 
-    def __init__(self, source: str, filename: str) -> None:
+    def __init__(self, source: str, filename: str, coverage: bool = False) -> None:
         self.source = source
         self.filename = filename
         self.types: dict[str, Any] = {}  # lower name -> StructType | EnumType | alias type
@@ -75,6 +76,16 @@ class CompilerCore:
         # state while compiling one POU
         self.pou: Pou | None = None
         self.loop_depth = 0
+        # a coverage build: its probes, and which probe must count for the next one to
+        self.coverage = coverage
+        self.probes: list[Probe] = []
+        self.probe_counters: list[int] = []  # probe -> its counter in cov__ (some share one)
+        self.counter_total = 0
+        self.shared_counter = -1  # the counter the next statement's probe takes over
+        self.parent_probe = -1  # of the statements of the block being compiled
+        self.statement_index = -1  # probe of the statement being compiled (its branches')
+        self._code: str | None = None  # the source without comments and strings
+        self._line_starts: list[int] = []
 
     def fail(self, node: Any, message: str) -> StError:
         line, col = (node.line, node.col) if node is not None else (0, 0)

@@ -157,11 +157,18 @@ class Emission(CompilerCore):
 
     def compile_body(self, body: list, indent: int) -> None:
         self.loop_depth = 0
+        self.parent_probe = -1
         self.block(body, indent)
 
     def block(self, body: list, indent: int) -> None:
         if not body:
             self.out.statement = None
             self.out.emit(indent, "pass")
+        outer = self.parent_probe
         for s in body:
+            first = len(self.probes)
             self.stmt(s, indent)
+            # A statement runs if the one before it did (a RETURN or EXIT aside).
+            if self.coverage:
+                self.parent_probe = first
+        self.parent_probe = outer

@@ -14,7 +14,8 @@ from typing import Any
 from twin.control.st import nodes as n
 from twin.control.st import stdlib
 from twin.control.st.check import assign_problem, suggest, type_name
-from twin.control.st.compile.core import CompilerCore, E, ref_text, wrap_code
+from twin.control.st.compile.core import E, ref_text, wrap_code
+from twin.control.st.compile.probes import Probing
 from twin.control.st.types import (
     ANY_INT,
     BOOL,
@@ -41,8 +42,29 @@ def _contains_fb(t: Any) -> bool:
     return isinstance(t, FbType)
 
 
-class Statements(CompilerCore):
+def _every_value(t: Any, ranges: list[tuple[int, int]]) -> bool:
+    """Whether the CASE labels ``ranges`` (low, high) take every value of selector type ``t``:
+    every value of an enumeration, or the whole range of an integer type."""
+    if isinstance(t, EnumType):
+        return all(any(lo <= v <= hi for lo, hi in ranges) for _, v in t.values.values())
+    if not (isinstance(t, Elementary) and t.kind in ("int", "bits")) or t is ANY_INT:
+        return False
+    reached = t.low - 1  # every value up to here is taken
+    for low, high in sorted(ranges):
+        if low > reached + 1:
+            return False
+        reached = max(reached, high)
+    return reached >= t.high
+
+
+class Statements(Probing):
     def stmt(self, s: Any, indent: int) -> None:
+        outer = self.statement_index
+        self.statement_index = self.statement_probe(s, indent)
+        self.statement(s, indent)
+        self.statement_index = outer
+
+    def statement(self, s: Any, indent: int) -> None:
         if isinstance(s, n.Assign):
             self.out.at(s, s.target, s.value)
             target = self.lvalue(s.target)
@@ -55,15 +77,7 @@ class Statements(CompilerCore):
             self.out.at(s, *[a.value for a in s.args])
             self.call_stmt(s, indent)
         elif isinstance(s, n.If):
-            for i, (cond, body) in enumerate(s.branches):
-                self.out.at(cond, cond)
-                c = self.condition(cond, "IF" if i == 0 else "ELSIF")
-                self.out.emit(indent, f"{'if' if i == 0 else 'elif'} {c}:")
-                self.block(body, indent + 1)
-            if s.else_body is not None:
-                self.out.statement = None
-                self.out.emit(indent, "else:")
-                self.block(s.else_body, indent + 1)
+            self.if_statement(s, indent)
         elif isinstance(s, n.Case):
             self.case(s, indent)
         elif isinstance(s, n.For):
@@ -72,20 +86,28 @@ class Statements(CompilerCore):
             self.out.at(s, s.cond)
             c = self.condition(s.cond, "WHILE")
             counter = self.out.new_temp("n")
+            body = self.branch_probe("loop body", s.line, s.col)
+            none = self.branch_probe("loop 0 times", s.line, s.col)
             self.out.emit(indent, f"{counter} = 0")
             self.out.emit(indent, f"while {c}:")
             self.watchdog(counter, s, indent + 1)
-            self.loop_body(s.body, indent + 1)
+            self.count_when(f"{counter} == 1", body, indent + 1)
+            self.loop_body(s.body, indent + 1, body)
+            self.count_when(f"{counter} == 0", none, indent)
         elif isinstance(s, n.Repeat):
             self.out.at(s)
             counter = self.out.new_temp("n")
+            again = self.branch_probe("loop repeated", s.line, s.col)
+            once = self.branch_probe("loop 1 time", s.line, s.col)
             self.out.emit(indent, f"{counter} = 0")
             self.out.emit(indent, "while True:")
             self.watchdog(counter, s, indent + 1)
-            self.loop_body(s.body, indent + 1)
+            self.count_when(f"{counter} == 2", again, indent + 1)
+            self.loop_body(s.body, indent + 1, self.statement_index)
             self.out.at(s.cond, s.cond)
             self.out.emit(indent + 1, f"if {self.condition(s.cond, 'UNTIL')}:")
             self.out.emit(indent + 2, "break")
+            self.count_when(f"{counter} == 1", once, indent)
         elif isinstance(s, n.Exit):
             if self.loop_depth == 0:
                 raise self.fail(s, "EXIT is only allowed inside FOR, WHILE or REPEAT")
@@ -97,14 +119,38 @@ class Statements(CompilerCore):
         else:
             raise AssertionError(f"unknown statement {s!r}")
 
+    def if_statement(self, s: n.If, indent: int) -> None:
+        for i, (cond, body) in enumerate(s.branches):
+            self.out.at(cond, cond)
+            c = self.condition(cond, "IF" if i == 0 else "ELSIF")
+            self.out.emit(indent, f"{'if' if i == 0 else 'elif'} {c}:")
+            self.counted_block(body, indent + 1, "IF" if i == 0 else "ELSIF", cond.line, cond.col)
+        if s.else_body is not None:
+            self.out.statement = None
+            self.out.emit(indent, "else:")
+            self.counted_block(s.else_body, indent + 1, "ELSE", *self.else_position(s))
+        elif self.coverage:  # no ELSE written: that no branch was taken is an outcome too
+            self.out.statement = None
+            self.out.emit(indent, "else:")
+            self.count(self.branch_probe("ELSE (none taken)", s.line, s.col), indent + 1)
+
+    def count_when(self, test: str, index: int, indent: int) -> None:
+        """Count probe ``index`` when ``test`` holds (nothing without coverage)."""
+        if index < 0:
+            return
+        statement, self.out.statement = self.out.statement, None
+        self.out.emit(indent, f"if {test}:")
+        self.out.statement = statement
+        self.count(index, indent + 1)
+
     def watchdog(self, counter: str, s: Any, indent: int) -> None:
         self.out.emit(indent, f"{counter} += 1")
         self.out.emit(indent, f"if {counter} > {WATCHDOG_ITERATIONS}:")
         self.out.emit(indent + 1, f"wd__({WATCHDOG_ITERATIONS}, {self.out.pos_id(s)})")
 
-    def loop_body(self, body: list, indent: int) -> None:
+    def loop_body(self, body: list, indent: int, parent: int = -1) -> None:
         self.loop_depth += 1
-        self.block(body, indent)
+        self.nested_block(body, indent, parent)
         self.loop_depth -= 1
 
     def condition(self, node: Any, what: str) -> str:
@@ -145,8 +191,15 @@ class Statements(CompilerCore):
         if not small:
             self.out.emit(indent, f"if len({r}) > {WATCHDOG_ITERATIONS}:")
             self.out.emit(indent + 1, f"wd__({WATCHDOG_ITERATIONS}, {self.out.pos_id(s)})")
+        body = self.branch_probe("loop body", s.line, s.col)
+        none = self.branch_probe("loop 0 times", s.line, s.col)
+        if self.coverage:  # the range is made before the loop: whether it is empty is known
+            self.out.statement = None
+            self.out.emit(
+                indent, f"cov__[{self.counter(body)} if {r} else {self.counter(none)}] += 1"
+            )
         self.out.emit(indent, f"for {var.code} in {r}:")
-        self.loop_body(s.body, indent + 1)
+        self.loop_body(s.body, indent + 1, body)
         # Finished without EXIT: the variable is one step past the end, as on PLCs.
         self.out.statement = None
         self.out.emit(indent, "else:")
@@ -165,6 +218,7 @@ class Statements(CompilerCore):
         self.out.emit(indent, f"{temp} = {sel.code}")
         first = True
         seen: dict[int, int] = {}
+        ranges: list[tuple[int, int]] = []
         for labels, body in s.elems:
             singles, tests = [], []
             for label in labels:
@@ -177,6 +231,7 @@ class Statements(CompilerCore):
                     if high < low:
                         raise self.fail(label, f"range {low}..{high} is empty; write low..high")
                     tests.append(f"{low} <= {temp} <= {high}")
+                    ranges.append((low, high))
             if len(singles) == 1:
                 tests.insert(0, f"{temp} == {singles[0]}")
             elif singles:
@@ -184,14 +239,20 @@ class Statements(CompilerCore):
             self.out.at(labels[0])
             self.out.emit(indent, f"{'if' if first else 'elif'} {' or '.join(tests)}:")
             first = False
-            self.block(body, indent + 1)
+            label = f"CASE {self.case_text(labels)}" if self.coverage else ""
+            self.counted_block(body, indent + 1, label, labels[0].line, labels[0].col)
         if s.else_body is not None:
             self.out.statement = None
             if first:
                 self.out.emit(indent, "if True:")
             else:
                 self.out.emit(indent, "else:")
-            self.block(s.else_body, indent + 1)
+            self.counted_block(s.else_body, indent + 1, "ELSE", *self.else_position(s))
+        elif self.coverage and not _every_value(sel.type, [*((v, v) for v in seen), *ranges]):
+            # No ELSE written: that no label matched is an outcome too, unless it cannot be.
+            self.out.statement = None
+            self.out.emit(indent, "if True:" if first else "else:")
+            self.count(self.branch_probe("ELSE (none taken)", s.line, s.col), indent + 1)
 
     def note_label(self, seen: dict[int, int], value: int, label: Any) -> None:
         if value in seen:
