@@ -23,6 +23,10 @@ __version__ = "0.1.0"
 
 from twin.errors import ScenarioError
 
+# Local worker processes start in about a second (each imports the engine): by default a
+# run uses them only when its remaining replications would take longer than this here.
+POOL_WORTH_S = 2.0
+
 if TYPE_CHECKING:  # the engine loads only when a function below is called
     import threading
 
@@ -105,6 +109,9 @@ def run(
     fidelity: str | None = None,
     label: str | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    workers: int | None = None,
+    cluster: str | None = None,
+    only_replication: int | None = None,
 ) -> RunResult:
     """Run every replication of ``scenario`` and return its KPIs (``result.kpis[name]`` has
     ``mean``, ``ci95`` and ``values``), element figures and ``run_id``.
@@ -113,8 +120,15 @@ def run(
     recorded as overrides, like ``--set run.seed=7``). With ``record`` (the default) the run
     goes into ``store`` — a ``RunStore``, a folder, or ``$TWIN_STORE`` / ``./twin-runs``.
     ``fidelity`` is ``"physics"`` or ``"timed"`` for every element.
+
+    Replications run on ``workers`` local processes (by default every core, once the first
+    replication shows that the rest take longer than starting them), or on a Dask
+    ``cluster`` (``"local"`` or ``"tcp://host:8786"``); ``workers=1`` runs them here, one
+    after another. The results are the same, bit for bit, wherever they ran.
+    ``only_replication`` runs that one replication alone.
     """
     from twin.experiment import run_experiment
+    from twin.experiment.executors import executor_for
     from twin.record import RunStore
 
     settings = [
@@ -129,9 +143,21 @@ def run(
     run_store = None
     if record:
         run_store = store if isinstance(store, RunStore) else RunStore(store)
-    return run_experiment(
-        scenario, store=run_store, fidelity=fidelity, label=label, on_progress=on_progress
-    )
+    executor = executor_for(workers, cluster)
+    try:
+        return run_experiment(
+            scenario,
+            store=run_store,
+            fidelity=fidelity,
+            label=label,
+            on_progress=on_progress,
+            executor=executor,
+            # Asked for workers are used; by default only where they pay for their start.
+            parallel_from_s=POOL_WORTH_S if workers is None and cluster is None else None,
+            only_replication=only_replication,
+        )
+    finally:
+        executor.close()
 
 
 def run_suite(
@@ -142,14 +168,17 @@ def run_suite(
     store: RunStore | str | Path | None = None,
     workers: int | None = None,
     on_case: Callable[[CaseResult], None] | None = None,
+    coverage: bool = False,
 ) -> SuiteResult:
     """Commission ``scenario``: run each of its ``cases`` (all by default; a scenario with
     checks but no cases is one case) as a run recorded in ``store``, in parallel on
     ``workers`` processes (half the cores by default), and judge it by its checks.
     ``program`` replaces the scenario's Structured Text program. ``result.passed`` is
     whether every check of severity error passed; ``result.cases[i].verdicts`` say what
-    failed when. A case, program or check that cannot be used raises ``ScenarioError``
-    before anything runs."""
+    failed when. With ``coverage`` the program runs as a coverage build and
+    ``result.coverage`` (a ``Coverage``: ``summary()``, ``annotate()``, ``untested()``)
+    says which statements ran and which branches were taken over the whole suite. A case,
+    program or check that cannot be used raises ``ScenarioError`` before anything runs."""
     from twin.commission.run import run_suite as run_cases
     from twin.record import RunStore
     from twin.record.store import default_folder
@@ -157,7 +186,13 @@ def run_suite(
     folder = store.folder if isinstance(store, RunStore) else (store or default_folder())
     try:
         return run_cases(
-            scenario, folder, program=program, cases=cases, workers=workers, on_case=on_case
+            scenario,
+            folder,
+            program=program,
+            cases=cases,
+            workers=workers,
+            on_case=on_case,
+            coverage=coverage,
         )
     except ScenarioError as error:
         raise scenario.locate(error) from None

@@ -37,6 +37,8 @@ app.add_typer(runs_app, name="runs")
 app.command(name="plant")(plant)
 app.command(name="commission")(commission)
 
+HELP_WORKERS = "Processes to run replications on (default: every core; 1 = one after another)."
+HELP_CLUSTER = "Run on a Dask cluster: local, or a scheduler such as tcp://127.0.0.1:8786."
 FIDELITIES = ("physics", "timed")  # as the plant has them, without loading the engine
 INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
 
@@ -86,6 +88,20 @@ def _load(path: Path, settings: list[str], flags: dict[str, str] | None = None) 
         fail(_placed(error, None, flags or {}))
     except TwinError as error:  # a controller program that does not compile
         fail(error)
+
+
+def _check_execution(workers: int | None, cluster: str | None) -> None:
+    """Refuse ``--workers``/``--cluster`` values before anything runs."""
+    if workers is not None and workers < 1:
+        fail(TwinError(f"--workers {workers} is not allowed; use 1 or more, e.g. --workers 2"))
+    if workers is not None and cluster is not None:
+        fail(TwinError("--workers and --cluster do not go together: a cluster has its own workers"))
+    if cluster is not None and cluster != "local" and not cluster.startswith(("tcp://", "tls://")):
+        fail(
+            TwinError(
+                f"--cluster {cluster}: give local, or an address such as tcp://127.0.0.1:8786"
+            )
+        )
 
 
 def _check_json_path(path: Path | None) -> None:
@@ -177,6 +193,11 @@ def run(
             help="A short name for this run, shown by `twin runs list`, `show` and `compare`."
         ),
     ] = None,
+    workers: Annotated[int | None, typer.Option(help=HELP_WORKERS)] = None,
+    cluster: Annotated[str | None, typer.Option(help=HELP_CLUSTER)] = None,
+    only_replication: Annotated[
+        int | None, typer.Option(help="Run only this replication (counted from 0).")
+    ] = None,
 ) -> None:
     """Run a scenario and print its KPIs with 95 % confidence intervals; record it.
 
@@ -186,7 +207,8 @@ def run(
         options = (json_path, store, no_record, fidelity, label)
         # A fault is kept with the run as the setting faults+={...} (see twin.scenario.loader).
         settings = [*(set_ or []), *(FAULT_SETTING + text for text in fault or [])]
-        _run(scenario, replications, seed, horizon, settings, *options)
+        execution = {"workers": workers, "cluster": cluster, "only_replication": only_replication}
+        _run(scenario, replications, seed, horizon, settings, *options, execution)
     except KeyboardInterrupt as stopped:
         _interrupted(stopped, recorded=not no_record)
 
@@ -202,10 +224,12 @@ def _run(
     no_record: bool,
     fidelity: str | None,
     label: str | None,
+    execution: dict,
 ) -> None:
     # The options first: none of them may be found wrong after a run was recorded.
     if fidelity is not None and fidelity not in FIDELITIES:
         fail(ScenarioError(f"{fidelity!r} is unknown; use physics or timed", where="--fidelity"))
+    _check_execution(execution["workers"], execution["cluster"])
     _check_json_path(json_path)
     settings = list(set_ or [])
     flags: dict[str, str] = {}
@@ -233,6 +257,7 @@ def _run(
                 fidelity=fidelity,
                 on_progress=progress if shown else None,
                 label=label,
+                **execution,
             )
     except ScenarioError as error:
         fail(_placed(error, loaded, flags))

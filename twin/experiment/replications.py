@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from twin.errors import TwinError
+from twin.experiment.executors import Executor
+from twin.experiment.jobs import ReplicationJob, ReplicationOutcome, run_replication_job
 from twin.hints import deadlock_hints
 from twin.line import ReplicationResult
 from twin.plant.build import build, check_plant
@@ -129,8 +133,11 @@ def run_experiment(
     on_progress: Callable[[Progress], None] | None = None,
     label: str | None = None,
     controls: Controls | None = None,
+    executor: Executor | None = None,
+    parallel_from_s: float | None = None,
+    only_replication: int | None = None,
 ) -> RunResult:
-    """Run every replication the scenario asks for, in order, each on its own random streams.
+    """Run every replication the scenario asks for, each on its own random streams.
 
     The plant is built once for a check before anything is recorded: a scenario that cannot
     run (a robot's point out of reach, an unknown ``fidelity``) raises ``ScenarioError`` and
@@ -141,12 +148,26 @@ def run_experiment(
     told how far the run has come, about 200 times per replication and at the end of each;
     results are the same with it as without. ``controls`` replaces the scenario's own
     controller (``twin plant``: a controller outside twin, reached over the network).
+
+    ``executor`` runs the replications elsewhere (``twin.experiment.executors``: a local
+    pool, a Dask cluster); this process still writes the store, in replication order, so
+    the run and its log are the same, bit for bit, wherever the replications ran. With
+    ``parallel_from_s`` the first replication runs here, and the executor is used only if
+    the others would take at least that long at its pace (starting workers costs ~1 s).
+    ``only_replication`` runs that replication alone (to see again one that failed).
     """
     # The controller is readied once (a PLC program compiled) for every replication.
+    own_controls = controls is None
     if controls is None:
         controls = prepare_controls(scenario)
     check_plant(scenario, fidelity, controls)
     run = scenario.run
+    if only_replication is not None and not 0 <= only_replication < run.replications:
+        raise TwinError(
+            f"--only-replication {only_replication}: the scenario has replications 0 to "
+            f"{run.replications - 1}; give one of them"
+        )
+    indices = list(range(run.replications)) if only_replication is None else [only_replication]
     writer = (
         None
         if store is None
@@ -157,58 +178,108 @@ def run_experiment(
             scenario_sha256=scenario.sha256,
             overrides=list(scenario.overrides),
             seed=run.seed,
-            replications=run.replications,
+            replications=len(indices),
             horizon_s=run.horizon_s,
             warmup_s=run.warmup_s,
             record_log=record_log,
             label=label,
         )
     )
-    results = []
-    try:
-        for replication in range(run.replications):
+    results: list[ReplicationResult] = []
 
-            def report(time_s: float, parts_out: int, replication: int = replication) -> None:
-                on_progress(
-                    Progress(
-                        replication,
-                        run.replications,
-                        time_s,
-                        parts_out,
-                        run.horizon_s,
-                        run.parts,
-                    )
-                )
+    def report(replication: int, time_s: float, parts_out: int) -> None:
+        on_progress(
+            Progress(replication, run.replications, time_s, parts_out, run.horizon_s, run.parts)
+        )
 
-            observer = writer.recorder(replication) if writer is not None else None
-            plant = build(
-                scenario, replication, observer=observer, fidelity=fidelity, controls=controls
+    def ended(result: ReplicationResult) -> None:
+        results.append(result)
+        if writer is not None:
+            writer.add_replication(
+                result.replication,
+                kpis=result.kpis,
+                elements=result.elements,
+                end_s=result.end_s,
+                parts_out=result.parts_out,
+                faults=result.faults,
             )
-            result = plant.run(report if on_progress is not None else None)
-            results.append(result)
-            if writer is not None:
-                writer.add_replication(
-                    replication,
-                    kpis=result.kpis,
-                    elements=result.elements,
-                    end_s=result.end_s,
-                    parts_out=result.parts_out,
-                    faults=result.faults,
-                )
-            if on_progress is not None:
-                # A replication ending on its part count before the horizon is whole too.
-                done = run.horizon_s if run.horizon_s is not None else result.end_s
-                report(done, run.parts if run.horizon_s is None else result.parts_out)
-            if on_replication is not None:
-                on_replication(result)
+        if on_progress is not None:
+            # A replication ending on its part count before the horizon is whole too.
+            done = run.horizon_s if run.horizon_s is not None else result.end_s
+            parts = run.parts if run.horizon_s is None else result.parts_out
+            report(result.replication, done, parts)
+        if on_replication is not None:
+            on_replication(result)
+
+    def here(replication: int) -> None:
+        observer = writer.recorder(replication) if writer is not None else None
+        plant = build(
+            scenario, replication, observer=observer, fidelity=fidelity, controls=controls
+        )
+        progress = None
+        if on_progress is not None:
+            progress = lambda time_s, parts_out: report(replication, time_s, parts_out)  # noqa: E731
+        ended(plant.run(progress))
+
+    # Replications go elsewhere only with the scenario's own controller: one handed in (an
+    # external controller's links, a coverage build) lives in this process.
+    elsewhere = executor is not None and executor.workers > 1 and own_controls
+    try:
+        if elsewhere and parallel_from_s is not None and len(indices) > 1:
+            started = time.perf_counter()
+            here(indices.pop(0))
+            rest_s = (time.perf_counter() - started) * len(indices)
+            elsewhere = rest_s >= parallel_from_s
+        if elsewhere:
+            record = writer is not None and record_log
+            jobs = [ReplicationJob(scenario, r, fidelity, record_log=record) for r in indices]
+            _gather(executor, jobs, writer, ended)
+        else:
+            for replication in indices:
+                here(replication)
     except KeyboardInterrupt:
         if writer is not None:
             writer.fail("interrupted by the user", status="interrupted")
         raise RunInterrupted(writer.id if writer is not None else None) from None
     except BaseException as exc:
         if writer is not None:
-            writer.fail(f"{type(exc).__name__}: {exc}")
+            failed = isinstance(exc, ReplicationFailed)
+            writer.fail(str(exc) if failed else f"{type(exc).__name__}: {exc}")
         raise
     if writer is not None:
         writer.complete()
     return RunResult(scenario, results, run_id=writer.id if writer is not None else None)
+
+
+class ReplicationFailed(TwinError):
+    """A replication run elsewhere failed: which one, with what seed, and why."""
+
+
+def _gather(executor: Executor, jobs: list[ReplicationJob], writer, ended) -> None:
+    """Run ``jobs`` on ``executor`` and hand each result on in replication order, its log
+    written first (results arrive in any order; the store sees them as if run here)."""
+    waiting: dict[int, ReplicationOutcome] = {}
+    following = jobs[0].replication
+    for _, outcome in executor.run(run_replication_job, jobs):
+        waiting[outcome.job.replication] = outcome
+        while following in waiting:
+            outcome = waiting.pop(following)
+            if not outcome.ok:
+                raise ReplicationFailed(failure_message(outcome))
+            if writer is not None:
+                writer.add_log(following, outcome.log)
+            ended(outcome.result)
+            following += 1
+
+
+def failure_message(outcome: ReplicationOutcome) -> str:
+    """What failed, and how to run that replication alone to see it again."""
+    job = outcome.job
+    scenario = job.scenario
+    variant = f" of variant {job.variant}" if job.variant is not None else ""
+    settings = " ".join(f"--set {s}" for s in scenario.overrides)
+    return (
+        f"replication {job.replication}{variant} (seed {scenario.run.seed}) failed: "
+        f"{outcome.error}; run it alone with `twin run {scenario.source} {settings} "
+        f"--only-replication {job.replication} --workers 1`".replace("  ", " ")
+    )

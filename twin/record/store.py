@@ -453,6 +453,14 @@ class RunWriter:
         self._recorder = Recorder(self._log, replication)
         return self._recorder
 
+    def add_log(self, replication: int, batches: Sequence[tuple[str, dict]]) -> None:
+        """Write a replication's log rows, recorded elsewhere (a worker process) as row
+        groups of (kind, columns), in the order they were recorded."""
+        if self._log is None:
+            return
+        for kind, columns in batches:
+            self._log.write(replication, kind, columns)
+
     def add_replication(
         self,
         replication: int,

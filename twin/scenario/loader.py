@@ -34,6 +34,10 @@ from twin.scenario.settings import FAULT_SETTING, flag
 from twin.scenario.tags import TagError, TagTable
 
 
+def _origins(source: str, lines: dict, overridden: dict) -> Origins:
+    return Origins(source, MappingProxyType(lines), MappingProxyType(overridden))
+
+
 @dataclass(frozen=True)
 class Origins:
     """Where each field of a scenario came from: a line of its file or a ``--set``.
@@ -45,6 +49,10 @@ class Origins:
     source: str
     lines: Mapping[Key, int]
     overridden: Mapping[Key, str]
+
+    def __reduce__(self):
+        # Read-only views do not pickle; a scenario travels to worker processes whole.
+        return (_origins, (self.source, dict(self.lines), dict(self.overridden)))
 
     def where(self, path: Key, about: Sequence[Key] | None = None) -> str:
         """The place to blame for a problem at ``path`` concerning the fields ``about``.

@@ -1,0 +1,98 @@
+"""Replications run in this process, on a local pool or on a Dask cluster give the same
+results and the same recorded log, bit for bit; a worker that dies costs only time."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+import twin
+from twin.experiment import run_experiment
+from twin.experiment.executors import InProcess, LocalPool, executor_for
+from twin.record import RunStore
+
+SCENARIO = "scenarios/two_machine_line.yaml"
+SHORT = ["run.horizon=2h", "run.warmup=10min", "run.replications=4"]
+
+
+def _run(tmp_path, executor, name: str, **options):
+    store = RunStore(tmp_path / name)
+    scenario = twin.load(SCENARIO, set=SHORT)
+    result = run_experiment(scenario, store=store, executor=executor, **options)
+    info = store.get(result.run_id)
+    return result, info
+
+
+def _figures(result):
+    return [(r.replication, r.kpis, r.elements, r.end_s, r.parts_out) for r in result.replications]
+
+
+def test_a_local_pool_gives_the_results_and_the_log_of_a_run_in_this_process(tmp_path):
+    here, here_info = _run(tmp_path, InProcess(), "here")
+    with LocalPool(2) as pool:
+        pooled, pooled_info = _run(tmp_path, pool, "pool")
+
+    assert _figures(pooled) == _figures(here)
+    assert pooled_info.log_sha256 == here_info.log_sha256
+    assert pooled_info.status == "complete"
+
+
+def test_a_worker_killed_mid_run_has_its_replications_run_again_with_the_same_numbers(tmp_path):
+    here, _ = _run(tmp_path, InProcess(), "here")
+    pool = LocalPool(2)
+    killed = []
+
+    def kill_a_worker(result) -> None:
+        if not killed:  # after the first replication: the others are under way or queued
+            pid = next(iter(pool._pool._processes))
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    with pool:
+        pooled, info = _run(tmp_path, pool, "pool", on_replication=kill_a_worker)
+
+    assert killed and pool.restarts >= 1
+    assert _figures(pooled) == _figures(here)
+    assert info.status == "complete"
+
+
+def test_the_first_replication_decides_whether_workers_are_worth_starting(tmp_path):
+    pool = LocalPool(2)
+    with pool:
+        result, _ = _run(tmp_path, pool, "quick", parallel_from_s=3600.0)
+
+    assert pool._pool is None  # four short replications: never started
+    assert len(result.replications) == 4
+
+
+def test_executor_for_reads_the_command_line_choices():
+    assert isinstance(executor_for(1), InProcess)
+    assert executor_for(3).workers == 3
+    with pytest.raises(twin.errors.TwinError, match="--workers 0 is not allowed"):
+        executor_for(0)
+    with pytest.raises(twin.errors.TwinError, match="do not go together"):
+        executor_for(2, "local")
+    with pytest.raises(twin.errors.TwinError, match="give local, or a scheduler"):
+        executor_for(None, "example.org:8786")
+
+
+def test_only_one_replication_can_be_run_again_alone(tmp_path):
+    all_of_them, _ = _run(tmp_path, InProcess(), "all")
+    alone, info = _run(tmp_path, InProcess(), "alone", only_replication=2)
+
+    assert _figures(alone) == _figures(all_of_them)[2:3]
+    assert info.replications == 1
+
+
+@pytest.mark.slow
+def test_a_local_dask_cluster_gives_the_same_results(tmp_path):
+    from twin.experiment.cluster import DaskCluster
+
+    here, here_info = _run(tmp_path, InProcess(), "here")
+    with DaskCluster("local") as cluster:
+        remote, remote_info = _run(tmp_path, cluster, "dask")
+
+    assert _figures(remote) == _figures(here)
+    assert remote_info.log_sha256 == here_info.log_sha256
