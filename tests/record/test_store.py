@@ -857,5 +857,6 @@ def test_a_catalog_from_an_earlier_version_gains_the_new_columns_and_keeps_its_r
             table: [row[1] for row in catalog.execute(f"PRAGMA table_info({table})")]
             for table in ("runs", "replications")
         }
-    assert columns["runs"][-1] == "label" and columns["runs"].count("label") == 1
+    assert columns["runs"][-3:] == ["label", "experiment", "parameters"]
+    assert all(columns["runs"].count(name) == 1 for name in ("label", "experiment", "parameters"))
     assert columns["replications"][-1] == "faults"

@@ -136,6 +136,8 @@ def run_experiment(
     executor: Executor | None = None,
     parallel_from_s: float | None = None,
     only_replication: int | None = None,
+    experiment: str | None = None,
+    parameters: dict[str, object] | None = None,
 ) -> RunResult:
     """Run every replication the scenario asks for, each on its own random streams.
 
@@ -155,6 +157,7 @@ def run_experiment(
     ``parallel_from_s`` the first replication runs here, and the executor is used only if
     the others would take at least that long at its pace (starting workers costs ~1 s).
     ``only_replication`` runs that replication alone (to see again one that failed).
+    ``experiment`` and ``parameters`` record the run as one variant of a sweep.
     """
     # The controller is readied once (a PLC program compiled) for every replication.
     own_controls = controls is None
@@ -183,6 +186,8 @@ def run_experiment(
             warmup_s=run.warmup_s,
             record_log=record_log,
             label=label,
+            experiment=experiment,
+            parameters=parameters,
         )
     )
     results: list[ReplicationResult] = []

@@ -31,7 +31,9 @@ CREATE TABLE IF NOT EXISTS runs (
     log_rows        INTEGER,
     host            TEXT NOT NULL,
     pid             INTEGER NOT NULL,
-    label           TEXT                    -- what the user called the run (--label)
+    label           TEXT,                   -- what the user called the run (--label)
+    experiment      TEXT,                   -- id of the sweep or optimisation it belongs to
+    parameters      TEXT                    -- JSON {setting: value} the experiment varied
 );
 CREATE INDEX IF NOT EXISTS runs_started ON runs (started_at);
 CREATE TABLE IF NOT EXISTS replications (
@@ -57,6 +59,8 @@ CREATE TABLE IF NOT EXISTS kpis (
 # opened, so that it keeps every run it holds (a new column is empty, or its default, there).
 ADDED_COLUMNS = (
     ("runs", "label", "TEXT"),
+    ("runs", "experiment", "TEXT"),
+    ("runs", "parameters", "TEXT"),
     ("replications", "faults", "TEXT NOT NULL DEFAULT '[]'"),
 )
 
@@ -70,6 +74,8 @@ def connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA foreign_keys=ON")
     connection.executescript(SCHEMA)
     _add_missing_columns(connection)
+    # After the columns an older catalog lacks are added: the index needs them.
+    connection.execute("CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment)")
     return connection
 
 

@@ -89,6 +89,9 @@ class RunInfo:
     host: str
     pid: int
     label: str | None = None
+    # The sweep or optimisation the run is a variant of, and the settings it varied.
+    experiment: str | None = None
+    parameters: dict[str, object] | None = None
 
     @property
     def variant(self) -> str:
@@ -108,6 +111,8 @@ class RunInfo:
         data["overrides"] = json.loads(data["overrides"])
         data["versions"] = json.loads(data["versions"])
         data["recorded"] = bool(data["recorded"])
+        if data.get("parameters") is not None:
+            data["parameters"] = json.loads(data["parameters"])
         return cls(**data)
 
 
@@ -157,11 +162,15 @@ class RunStore:
         warmup_s: float,
         record_log: bool = True,
         label: str | None = None,
+        experiment: str | None = None,
+        parameters: dict[str, object] | None = None,
     ) -> RunWriter:
         """Enter a new run as ``running``; the writer records it until complete or failed.
 
         ``label`` is the user's short name for the run (a variant, a question asked of the
-        line); it is kept on one line, and an empty one is no label.
+        line); it is kept on one line, and an empty one is no label. ``experiment`` names the
+        sweep or optimisation the run is one variant of, ``parameters`` the settings it
+        varied (``{"b1.capacity": 3}``).
         """
         run_id = uuid.uuid4().hex
         label = " ".join((label or "").split()) or None
@@ -170,8 +179,8 @@ class RunStore:
         self._db.execute(
             "INSERT INTO runs (id, scenario_name, scenario_source, scenario_text, scenario_sha256,"
             " overrides, seed, replications, horizon_s, warmup_s, versions, started_at, status,"
-            " recorded, log_file, host, pid, label)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+            " recorded, log_file, host, pid, label, experiment, parameters)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
             (
                 run_id,
                 scenario_name,
@@ -190,6 +199,8 @@ class RunStore:
                 socket.gethostname(),
                 os.getpid(),
                 label,
+                experiment,
+                None if parameters is None else json.dumps(parameters),
             ),
         )
         from twin.record.log_writer import LogWriter
@@ -221,6 +232,30 @@ class RunStore:
         if status is not None:
             runs = [run for run in runs if run.status == status]
         return runs
+
+    def experiment(self, ref: str) -> list[RunInfo]:
+        """The runs of the experiment whose id is ``ref`` or starts with it, in the order
+        they were started (the order of its variants)."""
+        self._reconcile()
+        ref = ref.strip().lower()
+        if len(ref) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in ref):
+            raise StoreError(
+                f"{ref!r} is not an experiment id; give at least {MIN_PREFIX} hex digits of "
+                "one from `twin runs list`"
+            )
+        rows = self._db.execute(
+            "SELECT * FROM runs WHERE experiment >= ? AND experiment < ? ORDER BY started_at, id",
+            (ref, ref + "g"),
+        ).fetchall()
+        found = {row["experiment"] for row in rows}
+        if not rows:
+            raise StoreError(
+                f"no experiment {ref!r} in {self.folder}; `twin runs list` shows them"
+            )
+        if len(found) > 1:
+            ids = ", ".join(sorted(e[:12] for e in found)[:5])
+            raise StoreError(f"{ref!r} matches {len(found)} experiments ({ids}); give more digits")
+        return [RunInfo.from_row(row) for row in rows]
 
     def get(self, ref: str) -> RunInfo:
         """The run whose id is ``ref`` or starts with it (at least 4 characters)."""
