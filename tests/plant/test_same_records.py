@@ -20,11 +20,11 @@ SCENARIOS = ROOT / "scenarios"
 
 # (scenario, settings, fidelity) -> SHA-256 of the reported stream, first 16 hex digits.
 EXPECTED = {
-    ("two_machine_line.yaml", ("run.horizon=20h", "run.replications=2"), None): "975e1d878c7f302d",
-    ("bottling_line.yaml", ("run.horizon=2h",), None): "997b0fd7dfcbcf8a",
+    ("two_machine_line.yaml", ("run.horizon=20h", "run.replications=2"), None): "57a77107bb8725b7",
+    ("bottling_line.yaml", ("run.horizon=2h",), None): "7a31c1ec1a6c216c",
     ("robot_cell.yaml", ("run.horizon=60s",), None): "b431a8826f22dce9",
-    ("robot_cell.yaml", ("run.horizon=10min",), "timed"): "b48bfeba9f9147d4",
-    ("sorting_station/sorting_station.yaml", ("run.horizon=40s",), None): "ff6ec6109b8568ac",
+    ("robot_cell.yaml", ("run.horizon=10min",), "timed"): "577bf61ac1106d7e",
+    ("sorting_station/sorting_station.yaml", ("run.horizon=40s",), None): "4e35fa26f105f750",
     ("robot_cell_plc/robot_cell_plc.yaml", ("run.horizon=60s",), None): "0da2e063cb18b1d0",
 }
 
