@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the engine loads only when a function below is called
     from twin.control.external import SessionStatus
     from twin.control.links import ControllerLink
     from twin.experiment import Progress, RunResult
+    from twin.experiment.optimize import OptimizationResult, Trial
     from twin.record import RunStore
     from twin.record.replay import Replay
     from twin.scenario import Scenario
@@ -112,6 +113,9 @@ def run(
     workers: int | None = None,
     cluster: str | None = None,
     only_replication: int | None = None,
+    precision: str | None = None,
+    max_replications: int | None = None,
+    warmup: str | float | None = None,
 ) -> RunResult:
     """Run every replication of ``scenario`` and return its KPIs (``result.kpis[name]`` has
     ``mean``, ``ci95`` and ``values``), element figures and ``run_id``.
@@ -126,26 +130,64 @@ def run(
     ``cluster`` (``"local"`` or ``"tcp://host:8786"``); ``workers=1`` runs them here, one
     after another. The results are the same, bit for bit, wherever they ran.
     ``only_replication`` runs that one replication alone.
+
+    ``precision`` (``"2%"``, ``"wip:5%"``, ``"lead_time_s:1s"``) makes the replications a
+    first batch and adds more until that KPI's 95 % interval is as narrow, or
+    ``max_replications`` (100 by default) have run: ``result.precision.describe()`` says
+    how it ended. ``warmup`` sets the warm-up (``"30min"``, like ``run.warmup``), or with
+    ``"auto"`` finds it by MSER-5 on a pilot replication of its own (``result.warmup``),
+    which is not one of the run's replications; the run records the warm-up it used.
     """
+    import dataclasses
+
+    from twin.errors import TwinError
     from twin.experiment import run_experiment
+    from twin.experiment.adaptive import max_replications_for, precision_target
     from twin.experiment.executors import executor_for
+    from twin.experiment.pilot import pilot_warmup, with_warmup
     from twin.record import RunStore
 
+    auto_warmup = isinstance(warmup, str) and warmup.strip() == "auto"
     settings = [
         f"run.{name}={value}"
-        for name, value in (("replications", replications), ("seed", seed), ("horizon", horizon))
+        for name, value in (
+            ("replications", replications),
+            ("seed", seed),
+            ("horizon", horizon),
+            ("warmup", None if auto_warmup else warmup),
+        )
         if value is not None
     ]
     if settings:
         scenario = loads(
             scenario.text, source=scenario.source, set=[*scenario.overrides, *settings]
         )
+    if precision is not None:  # checked before the pilot, which takes a replication's time
+        precision_target(precision, scenario)
+        max_replications = max_replications_for(scenario, max_replications)
+    elif max_replications is not None:
+        raise TwinError(
+            f"--max-replications {max_replications} bounds a run to a precision; give "
+            "--precision too (e.g. --precision 2%), or --replications for a fixed number"
+        )
+    found = None
+    if auto_warmup:
+        if only_replication is not None:
+            raise TwinError(
+                "--warmup auto and --only-replication do not go together: replication "
+                f"{only_replication} is seen again with the warm-up its run recorded; give "
+                "that warm-up (--warmup 41min)"
+            )
+        check(scenario, fidelity)
+        found = pilot_warmup(scenario, fidelity=fidelity)
+        if found.steady:
+            scenario = with_warmup(scenario, found.warmup_s)
     run_store = None
     if record:
         run_store = store if isinstance(store, RunStore) else RunStore(store)
     executor = executor_for(workers, cluster)
     try:
-        return run_experiment(
+        result = run_experiment(
             scenario,
             store=run_store,
             fidelity=fidelity,
@@ -155,9 +197,14 @@ def run(
             # Asked for workers are used; by default only where they pay for their start.
             parallel_from_s=POOL_WORTH_S if workers is None and cluster is None else None,
             only_replication=only_replication,
+            precision=precision,
+            max_replications=max_replications,
         )
     finally:
         executor.close()
+    if found is not None:
+        result = dataclasses.replace(result, warmup=found)
+    return result
 
 
 def run_suite(
@@ -245,3 +292,294 @@ def open_run(
     from twin.record.store import default_folder
 
     return Replay(store if store is not None else default_folder(), run_id, replication)
+
+
+if TYPE_CHECKING:
+    from twin.commission.mutation import MutantResult, MutationResult
+
+
+def run_mutation(
+    scenario: Scenario,
+    *,
+    program: str | Path | None = None,
+    cases: Sequence[str] = (),
+    mutants: int | None = None,
+    store: RunStore | str | Path | None = None,
+    workers: int | None = None,
+    on_mutant: Callable[[MutantResult], None] | None = None,
+    baseline: SuiteResult | None = None,
+    seed: int | None = None,
+) -> MutationResult:
+    """The mutation score of ``scenario``'s suite: its PLC program (or ``program``) changed
+    in one small way at a time — a comparison flipped, AND for OR, a timer preset doubled, a
+    statement dropped — and each such mutant run through the ``cases``; a mutant is killed
+    when a check fails. ``mutants`` tries a seeded sample of that many (all by default).
+    The suite must pass on the original: ``baseline`` is that ``run_suite`` result, else it
+    is run here and recorded in ``store``; the mutants' own runs are not kept.
+    ``result.score`` is killed / (killed + survived); ``result.survived`` the mutants no check
+    caught, each with its ``diff``."""
+    from twin.commission.mutation import SAMPLE_SEED
+    from twin.commission.mutation import run_mutation as mutate
+    from twin.record import RunStore
+    from twin.record.store import default_folder
+
+    folder = store.folder if isinstance(store, RunStore) else (store or default_folder())
+    try:
+        return mutate(
+            scenario,
+            folder,
+            program=program,
+            cases=cases,
+            mutants=mutants,
+            workers=workers,
+            on_mutant=on_mutant,
+            baseline=baseline,
+            seed=SAMPLE_SEED if seed is None else seed,
+        )
+    except ScenarioError as error:
+        raise scenario.locate(error) from None
+
+
+def serve_suite(
+    scenario: Scenario,
+    links: Sequence[ControllerLink],
+    *,
+    cases: Sequence[str] = (),
+    store: RunStore | str | Path | None = None,
+    speed: float = 1.0,
+    watchdog_s: float | None = None,
+    on_case: Callable[[CaseResult], None] | None = None,
+    on_status: Callable[[str, SessionStatus], None] | None = None,
+    stop: threading.Event | None = None,
+) -> SuiteResult:
+    """Commission a controller outside twin: each of ``scenario``'s ``cases`` (all by
+    default) served in turn, in real time times ``speed``, to whatever drives the ``links``
+    (``twin.control.modbus``, ``twin.control.opcua``; kept up for the whole suite), recorded
+    in ``store`` and judged by its checks, as ``run_suite`` judges the soft PLC. A case is one
+    replication; its faults act at the seam. The first case's clock starts when the
+    controller is first heard; ``on_status(case, status)`` follows each session."""
+    from twin.commission.served import serve_suite as serve
+    from twin.record import RunStore
+    from twin.record.store import default_folder
+
+    folder = store.folder if isinstance(store, RunStore) else (store or default_folder())
+    try:
+        return serve(
+            scenario,
+            links,
+            folder,
+            cases=cases,
+            speed=speed,
+            watchdog_s=watchdog_s,
+            on_case=on_case,
+            on_status=on_status,
+            stop=stop,
+        )
+    except ScenarioError as error:
+        raise scenario.locate(error) from None
+
+
+if TYPE_CHECKING:
+    from twin.experiment.sweep import SweepProgress, SweepResult
+
+
+def run_sweep(
+    scenario: Scenario | str | Path,
+    vary: str | Sequence[str],
+    *,
+    design: str = "grid",
+    samples: int | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    horizon: str | float | None = None,
+    settings: Sequence[str] = (),
+    store: RunStore | str | Path | None = None,
+    record: bool = True,
+    fidelity: str | None = None,
+    workers: int | None = None,
+    cluster: str | None = None,
+    rank_by: str = "throughput_per_hour",
+    maximize: bool = True,
+    on_progress: Callable[[SweepProgress], None] | None = None,
+) -> SweepResult:
+    """Run variants of ``scenario`` (a loaded scenario or a file) as one experiment and
+    rank them by ``rank_by`` (highest first, lowest with ``maximize=False``).
+
+    ``vary`` holds `--vary` specs: ``"b1.capacity=0..10"`` (whole numbers),
+    ``"b1.capacity=0..10:2"`` (a step), ``"m2.capacity=1,2"`` (a list),
+    ``"m1.process.exponential=40s..60s"`` (a range for ``design="lhs"``). ``design`` is
+    ``"grid"`` (every combination) or ``"lhs"`` (a Latin hypercube of ``samples`` variants,
+    drawn from the seed). ``settings`` are ``--set`` overrides for every variant;
+    ``replications``, ``seed`` and ``horizon`` override the run settings, as in ``twin.run``.
+
+    Every variant runs on the same seed (common random numbers) and is recorded as a run of
+    one experiment (``result.experiment``) with its parameters; all replications of all
+    variants share the ``workers`` (or the ``cluster``). A replication that fails fails
+    its variant alone (``result.failures``). Everything is checked before anything runs:
+    a bad spec or setting raises ``ScenarioError`` naming it.
+    """
+    from twin.experiment.design import check_against, parse_vary
+    from twin.experiment.design import design as variants_of
+    from twin.experiment.executors import executor_for
+    from twin.experiment.sweep import check_kpi
+    from twin.experiment.sweep import run_sweep as run_variants
+    from twin.record import RunStore
+    from twin.scenario import Scenario
+
+    given = (("replications", replications), ("seed", seed), ("horizon", horizon))
+    extra = [*settings, *(f"run.{name}={value}" for name, value in given if value is not None)]
+    if not isinstance(scenario, Scenario):
+        base = load(scenario, set=extra)
+    elif extra:
+        base = loads(scenario.text, source=scenario.source, set=[*scenario.overrides, *extra])
+    else:
+        base = scenario
+    parameters = [parse_vary(spec) for spec in ([vary] if isinstance(vary, str) else vary)]
+    variants = variants_of(parameters, design, samples, seed=base.run.seed)
+    check_against(base, parameters)
+    check_kpi(base, rank_by)
+    run_store = None
+    if record:
+        run_store = store if isinstance(store, RunStore) else RunStore(store)
+    executor = executor_for(workers, cluster)
+    try:
+        return run_variants(
+            base,
+            variants,
+            store=run_store,
+            executor=executor,
+            fidelity=fidelity,
+            on_progress=on_progress,
+            rank_by=rank_by,
+            maximize=maximize,
+            # Asked for workers are used; by default only where they pay for their start.
+            parallel_from_s=POOL_WORTH_S if workers is None and cluster is None else None,
+        )
+    finally:
+        executor.close()
+
+
+def sweep(
+    scenario: Scenario | str | Path,
+    vary: str | Sequence[str],
+    *,
+    design: str = "grid",
+    samples: int | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    horizon: str | float | None = None,
+    settings: Sequence[str] = (),
+    store: RunStore | str | Path | None = None,
+    record: bool = True,
+    workers: int | None = None,
+    cluster: str | None = None,
+    rank_by: str = "throughput_per_hour",
+    maximize: bool = True,
+    on_progress: Callable[[SweepProgress], None] | None = None,
+):
+    """``twin.run_sweep(...)``'s table: one row per variant — its parameters, ``run_id``,
+    ``status``, ``rank`` (1 = best mean of ``rank_by``) and each headline KPI's mean with
+    the bounds of its 95 % interval (``throughput_per_hour_low``, ``..._high``). A pandas
+    DataFrame when pandas is installed, else a list of dicts."""
+    return run_sweep(
+        scenario,
+        vary,
+        design=design,
+        samples=samples,
+        replications=replications,
+        seed=seed,
+        horizon=horizon,
+        settings=settings,
+        store=store,
+        record=record,
+        workers=workers,
+        cluster=cluster,
+        rank_by=rank_by,
+        maximize=maximize,
+        on_progress=on_progress,
+    ).table()
+
+
+def optimize(
+    scenario: Scenario | str | Path,
+    vary: str | Sequence[str],
+    *,
+    maximize: str | None = None,
+    minimize: str | None = None,
+    subject_to: Sequence[str] = (),
+    trials: int | None = None,
+    timeout_s: float | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    horizon: str | float | None = None,
+    settings: Sequence[str] = (),
+    store: RunStore | str | Path | None = None,
+    record: bool = True,
+    fidelity: str | None = None,
+    workers: int | None = None,
+    cluster: str | None = None,
+    on_trial: Callable[[Trial], None] | None = None,
+) -> OptimizationResult:
+    """Search the ``vary`` specs (as for :func:`run_sweep`) for the variant with the best
+    mean of ``maximize`` or ``minimize`` — a KPI, or ``"total_buffer"`` (every buffer's
+    places) — that meets every ``subject_to`` constraint (``"throughput_per_hour >= 300"``,
+    judged on the 95 % interval's bound), within ``trials`` proposals or ``timeout_s``.
+
+    Optuna's TPE sampler proposes the variants, seeded from the scenario's seed: the same
+    call gives the same search. Every variant runs on that seed (common random numbers) and
+    is recorded as a run of one experiment (``result.experiment``); a variant proposed again
+    is not run again. ``result.best`` lists the feasible variants best first,
+    ``result.trials`` every proposal. Bad input raises ``ScenarioError`` or ``TwinError``
+    before anything runs.
+    """
+    from twin.errors import TwinError
+    from twin.experiment.design import check_against, parse_vary
+    from twin.experiment.executors import executor_for
+    from twin.experiment.optimize import Constraint, Goal, check_goal
+    from twin.experiment.optimize import optimize as search
+    from twin.experiment.sweep import Sweep
+    from twin.record import RunStore
+    from twin.scenario import Scenario
+
+    if (maximize is None) == (minimize is None):
+        raise TwinError("give one of maximize= or minimize=: the KPI (or total_buffer) to optimise")
+    goal = Goal(maximize if maximize is not None else minimize, maximize is not None)
+    given = (("replications", replications), ("seed", seed), ("horizon", horizon))
+    extra = [*settings, *(f"run.{name}={value}" for name, value in given if value is not None)]
+    if not isinstance(scenario, Scenario):
+        base = load(scenario, set=extra)
+    elif extra:
+        base = loads(scenario.text, source=scenario.source, set=[*scenario.overrides, *extra])
+    else:
+        base = scenario
+    parameters = [parse_vary(spec) for spec in ([vary] if isinstance(vary, str) else vary)]
+    check_against(base, parameters)
+    constraints = [Constraint.parse(text) for text in subject_to]
+    check_goal(base, goal, constraints)
+    run_store = None
+    if record:
+        run_store = store if isinstance(store, RunStore) else RunStore(store)
+    executor = executor_for(workers, cluster)
+    try:
+        sweep = Sweep(
+            base,
+            store=run_store,
+            executor=executor,
+            fidelity=fidelity,
+            # Asked for workers are used; by default only where they pay for their start.
+            parallel_from_s=POOL_WORTH_S if workers is None and cluster is None else None,
+        )
+        return search(
+            sweep,
+            parameters,
+            goal,
+            constraints,
+            trials=trials,
+            timeout_s=timeout_s,
+            seed=base.run.seed,
+            # One proposal per worker at a time: the workers run a batch side by side.
+            batch=max(1, executor.workers),
+            on_trial=on_trial,
+        )
+    finally:
+        executor.close()

@@ -1,6 +1,7 @@
 """`twin commission --report`: a suite's verdicts as one self-contained HTML file — per case
-each check's verdict, for a failure its time, the traces of the signals it reads around
-that time and the events near it, and with --coverage the PLC program's annotated source."""
+each check's verdict and its run (a link to its replay when the web app's address is known),
+for a failure its time, the traces of the signals it reads around that time and the events
+near it; with --coverage the PLC program's annotated source, with --mutate its mutation score."""
 
 from __future__ import annotations
 
@@ -44,9 +45,17 @@ REPORT_CSS = """
 EVENTS_SHOWN = 40  # rows of the log shown next to a failure, the nearest in time first
 
 
-def write_suite_report(suite: dict, out: Path, *, title: str) -> int:
-    """Write the report of ``suite`` (``SuiteResult.to_json()``) to ``out``; its size."""
-    document = suite_html(suite, title=title).encode("utf-8")
+def write_suite_report(
+    suite: dict,
+    out: Path,
+    *,
+    title: str,
+    mutation: dict | None = None,
+    ui_url: str | None = None,
+) -> int:
+    """Write the report of ``suite`` (``SuiteResult.to_json()``) to ``out``; its size.
+    ``mutation`` is ``MutationResult.to_json()``; ``ui_url`` where `twin ui` serves."""
+    document = suite_html(suite, title=title, mutation=mutation, ui_url=ui_url).encode("utf-8")
     try:
         out.write_bytes(document)
     except OSError as error:
@@ -56,7 +65,12 @@ def write_suite_report(suite: dict, out: Path, *, title: str) -> int:
     return len(document)
 
 
-def suite_html(suite: dict, *, title: str) -> str:
+def suite_html(
+    suite: dict, *, title: str, mutation: dict | None = None, ui_url: str | None = None
+) -> str:
+    """The report's page. With ``ui_url`` (``http://127.0.0.1:8050``) each case's run and
+    each failure link to their replay in the web app there; without it the page names the
+    run and the command that opens it (a file cannot know where the app will be served)."""
     cases = suite["cases"]
     verdicts = [v for case in cases for v in case["verdicts"]]
     failed = sum(1 for v in verdicts if not v["passed"] and v["severity"] == "error")
@@ -70,7 +84,7 @@ def suite_html(suite: dict, *, title: str) -> str:
     program = f" with program {suite['program']}" if suite.get("program") else ""
     body = [
         _header(f"Commissioning: {suite['scenario']}{program}", summary, generated),
-        *(_case(case, index) for index, case in enumerate(cases)),
+        *(_case(case, index, ui_url) for index, case in enumerate(cases)),
     ]
     coverage = suite.get("coverage")
     if coverage:  # the figures at the top, the detail after the cases
@@ -78,6 +92,14 @@ def suite_html(suite: dict, *, title: str) -> str:
         figures = page.text(f"PLC code coverage: {_figures(coverage)} — ")
         body.insert(1, page.element("p", figures + link, "coverage-figures"))
         body.append(_coverage(coverage, cases))
+    if mutation is not None:  # the score at the top, the surviving mutants at the end
+        from web.mutation_report import mutation_html
+
+        what = "surviving mutants" if mutation["counts"]["survived"] else "details"
+        link = page.element("a", page.text(what), href="#mutation")
+        score = page.text(f"Mutation score: {_score(mutation)} — ")
+        body.insert(1, page.element("p", score + link, "coverage-figures", id="mutation-summary"))
+        body.append(mutation_html(mutation))
     html = page.page(title, "\n".join(body))
     return html.replace("</style>", REPORT_CSS + "</style>", 1)
 
@@ -92,17 +114,42 @@ def _header(heading: str, summary: str, generated: str) -> str:
     return page.element("header", content)
 
 
-def _case(case: dict, index: int) -> str:
+def _score(mutation: dict) -> str:
+    """ "66.7 % (8 of 12 killed, 4 survived)", or why there is none."""
+    counts = mutation["counts"]
+    if mutation["score"] is None:
+        return "none, no mutant could be judged"
+    judged = counts["killed"] + counts["survived"]
+    return (
+        f"{100 * mutation['score']:.1f} % ({counts['killed']} of {judged} killed, "
+        f"{counts['survived']} survived)"
+    )
+
+
+def replay_url(ui_url: str, run_id: str, replication: int = 0, time_s: float | None = None):
+    """The replay page of a run in the web app at ``ui_url``, at a time when given."""
+    at = "" if time_s is None else f"&t={time_s:.3f}"
+    return f"{ui_url.rstrip('/')}/replay/{run_id}?rep={replication}{at}"
+
+
+def _run_line(case: dict, ui_url: str | None) -> str:
+    run_id, simulated = case["run_id"], f"({case['simulated_s']:.3f} s simulated)"
+    if ui_url is None:
+        return page.paragraph(
+            f"Run {run_id[:8]} {simulated}: replay it in the web app — run `twin ui` on this "
+            f"store and open /replay/{run_id}",
+            "generated run",
+        )
+    link = page.element("a", page.text(f"Run {run_id[:8]}"), href=replay_url(ui_url, run_id))
+    said = page.text(f" {simulated}: replay it in the web app")
+    return page.element("p", link + said, "generated run")
+
+
+def _case(case: dict, index: int, ui_url: str | None = None) -> str:
     name = case["case"]
     parts = [page.heading(2, f"Case {name}", id=f"case-{index}")]
     if case["run_id"]:
-        parts.append(
-            page.paragraph(
-                f"Run {case['run_id'][:8]} ({case['simulated_s']:.3f} s simulated): replay it "
-                f"with `twin ui` at /replay/{case['run_id']}",
-                "generated",
-            )
-        )
+        parts.append(_run_line(case, ui_url))
     if case["error"]:
         parts.append(page.element("p", page.text(f"could not run: {case['error']}"), "fail"))
     for warning in case["warnings"]:
@@ -125,7 +172,11 @@ def _case(case: dict, index: int) -> str:
         trace = case["traces"].get(verdict["name"])
         if verdict["passed"] or trace is None:
             continue
-        parts.append(_failure(verdict, trace, f"trace-{index}-{number}"))
+        replay = None
+        if ui_url is not None and case["run_id"]:
+            at_s = trace["time_s"] if trace["time_s"] is not None else trace["start_s"]
+            replay = replay_url(ui_url, case["run_id"], trace.get("replication", 0), at_s)
+        parts.append(_failure(verdict, trace, f"trace-{index}-{number}", replay))
     return page.element("section", "".join(parts), id=f"section-{index}")
 
 
@@ -135,11 +186,15 @@ def _word(verdict: dict) -> tuple[str, str]:
     return ("FAIL", "fail") if verdict["severity"] == "error" else ("warning", "warn")
 
 
-def _failure(verdict: dict, trace: dict, figure_id: str) -> str:
+def _failure(verdict: dict, trace: dict, figure_id: str, replay: str | None = None) -> str:
     time_s = trace["time_s"]
     since = trace.get("since_s")
     risen = f" (triggered at {since:.3f} s, dotted)" if since is not None else ""
     heading = page.heading(3, f"{verdict['name']}: failed at {time_s:.3f} s{risen}")
+    if replay is not None:
+        heading += page.element(
+            "p", page.element("a", page.text("replay from here"), href=replay), "generated"
+        )
     figure = page.figure_html(trace_figure(trace), figure_id)
     events = sorted(trace["events"], key=lambda e: abs(e["time_s"] - time_s))[:EVENTS_SHOWN]
     events.sort(key=lambda e: e["time_s"])

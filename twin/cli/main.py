@@ -16,8 +16,10 @@ from rich.markup import escape
 from twin import __version__
 from twin.cli.commission import commission
 from twin.cli.common import StoreOption, console_for, fail, open_store
+from twin.cli.optimize import optimize
 from twin.cli.plant import plant
 from twin.cli.runs import runs_app
+from twin.cli.sweep import sweep
 from twin.errors import ScenarioError, TwinError
 from twin.scenario.settings import FAULT_SETTING
 from twin.units import format_duration
@@ -36,6 +38,8 @@ app = typer.Typer(
 app.add_typer(runs_app, name="runs")
 app.command(name="plant")(plant)
 app.command(name="commission")(commission)
+app.command(name="sweep")(sweep)
+app.command(name="optimize")(optimize)
 
 HELP_WORKERS = "Processes to run replications on (default: every core; 1 = one after another)."
 HELP_CLUSTER = "Run on a Dask cluster: local, or a scheduler such as tcp://127.0.0.1:8786."
@@ -198,6 +202,26 @@ def run(
     only_replication: Annotated[
         int | None, typer.Option(help="Run only this replication (counted from 0).")
     ] = None,
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            help="Add replications until a KPI's 95 % CI is this narrow: 2% (of the mean "
+            "throughput_per_hour), wip:5%, lead_time_s:1s.",
+            show_default=False,
+        ),
+    ] = None,
+    max_replications: Annotated[
+        int | None,
+        typer.Option(help="With --precision: stop after this many replications (default 100)."),
+    ] = None,
+    warmup: Annotated[
+        str | None,
+        typer.Option(
+            help="Warm-up per replication, e.g. 30min (as --set run.warmup=30min), or auto: "
+            "found by MSER-5 on a pilot replication.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario and print its KPIs with 95 % confidence intervals; record it.
 
@@ -207,17 +231,25 @@ def run(
         options = (json_path, store, no_record, fidelity, label)
         # A fault is kept with the run as the setting faults+={...} (see twin.scenario.loader).
         settings = [*(set_ or []), *(FAULT_SETTING + text for text in fault or [])]
-        execution = {"workers": workers, "cluster": cluster, "only_replication": only_replication}
-        _run(scenario, replications, seed, horizon, settings, *options, execution)
+        auto = warmup is not None and warmup.strip() == "auto"
+        execution = {
+            "workers": workers,
+            "cluster": cluster,
+            "only_replication": only_replication,
+            "precision": precision,
+            "max_replications": max_replications,
+            "warmup": "auto" if auto else None,
+        }
+        # A warm-up given by hand is a run setting like --horizon, placed like one in errors.
+        run_settings = (replications, seed, horizon, None if auto else warmup)
+        _run(scenario, run_settings, settings, *options, execution)
     except KeyboardInterrupt as stopped:
         _interrupted(stopped, recorded=not no_record)
 
 
 def _run(
     scenario: Path,
-    replications: int | None,
-    seed: int | None,
-    horizon: str | None,
+    run_settings: tuple[int | None, int | None, str | None, str | None],
     set_: list[str] | None,
     json_path: Path | None,
     store: Path | None,
@@ -233,7 +265,8 @@ def _run(
     _check_json_path(json_path)
     settings = list(set_ or [])
     flags: dict[str, str] = {}
-    for name, value in (("replications", replications), ("seed", seed), ("horizon", horizon)):
+    names = ("replications", "seed", "horizon", "warmup")
+    for name, value in zip(names, run_settings, strict=True):
         if value is not None:
             settings.append(f"run.{name}={value}")
             flags[settings[-1]] = f"--{name} {value}"
@@ -286,6 +319,7 @@ def _print_results(result, console: Console, run_store, json_path: Path | None) 
     console.print(
         kpi_table(run_title(loaded.name, len(result.replications), loaded.run.seed), result.kpis)
     )
+    _print_warmup_and_precision(console, result)
     print_elements(console, result.elements)
     if run_store is not None:
         console.print(
@@ -302,6 +336,24 @@ def _print_results(result, console: Console, run_store, json_path: Path | None) 
                 json_path.write_text(text + "\n", encoding="utf-8")
             except OSError as exc:
                 fail(TwinError(f"cannot write {json_path}: {exc.strerror}; choose a writable path"))
+
+
+def _print_warmup_and_precision(console: Console, result) -> None:
+    """How the run chose its warm-up and its number of replications, when it did."""
+    found = result.warmup
+    if found is not None:
+        style = "bold" if found.steady else "bold yellow"
+        console.print(
+            f"[{style}]warm-up:[/] {escape(found.describe())}", highlight=False, soft_wrap=True
+        )
+    precision = result.precision
+    if precision is not None:
+        style = "bold" if precision.met else "bold yellow"
+        console.print(
+            f"[{style}]precision:[/] {escape(precision.describe())}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()

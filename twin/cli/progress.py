@@ -80,4 +80,7 @@ class ProgressBar:
         description = describe(self.name, progress)
         if self._task is None:
             self._task = self._bar.add_task(description, total=progress.total)
-        self._bar.update(self._task, completed=progress.done, description=description)
+        # The total grows when a run to a precision adds replications.
+        self._bar.update(
+            self._task, total=progress.total, completed=progress.done, description=description
+        )

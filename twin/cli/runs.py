@@ -97,21 +97,69 @@ def _run_list(run_store, runs) -> Table:
         # Every run stays on one line: where the width runs out, the scenario name and the
         # variant give way and are cut short (in full: `twin runs show ID`).
         table.add_column(column, justify=justify, no_wrap=column not in ("scenario", "variant"))
-    for run in runs:
-        values = run_store.kpis(run.id).get("throughput_per_hour", [])
-        mean = sum(values) / len(values) if values else None
-        table.add_row(
-            run.short_id,
-            _when(run.started_at)[:16],
-            Text(run.scenario_name, no_wrap=True, overflow="ellipsis"),
-            Text(run.variant or "—", no_wrap=True, overflow="ellipsis"),
-            _status(run.status, faults.get(run.id, 0)),
-            f"{len(values)}/{run.replications}",
-            str(run.seed),
-            number(mean),
-            _log_rows(run_store, run),
-        )
+    for experiment, members in _grouped(runs):
+        if experiment is not None:
+            if table.row_count:
+                table.add_section()
+            table.add_row(*_experiment_heading(experiment, members))
+        for run in members:
+            values = run_store.kpis(run.id).get("throughput_per_hour", [])
+            mean = sum(values) / len(values) if values else None
+            # A variant of an experiment is indented under its heading.
+            variant = ("  " if experiment is not None else "") + (run.variant or "—")
+            table.add_row(
+                run.short_id,
+                _when(run.started_at)[:16],
+                Text(run.scenario_name, no_wrap=True, overflow="ellipsis"),
+                Text(variant, no_wrap=True, overflow="ellipsis"),
+                _status(run.status, faults.get(run.id, 0)),
+                f"{len(values)}/{run.replications}",
+                str(run.seed),
+                number(mean),
+                _log_rows(run_store, run),
+            )
+        if experiment is not None:
+            table.add_section()
     return table
+
+
+def _grouped(runs) -> list[tuple[str | None, list]]:
+    """The runs in order, those of one experiment (a sweep's variants) together where its
+    first run stands: (experiment id, its runs), or (None, [a run]) for a run of its own."""
+    groups: list[tuple[str | None, list]] = []
+    where: dict[str, list] = {}
+    for run in runs:
+        if run.experiment is None:
+            groups.append((None, [run]))
+        elif run.experiment in where:
+            where[run.experiment].append(run)
+        else:
+            where[run.experiment] = [run]
+            groups.append((run.experiment, where[run.experiment]))
+    return groups
+
+
+def _experiment_heading(experiment: str, runs) -> list:
+    """The line above an experiment's runs: its short id, scenario, how many variants, and
+    how they ended."""
+    statuses = {run.status for run in runs}
+    if len(statuses) == 1:
+        status = _status(runs[0].status)
+    else:  # each run below says how it ended
+        complete = sum(run.status == "complete" for run in runs)
+        status = Text(f"{complete}/{len(runs)} complete", style="yellow")
+    seeds = {run.seed for run in runs}
+    return [
+        Text(experiment[:8], style="bold"),
+        _when(runs[0].started_at)[:16],
+        Text(runs[0].scenario_name, style="bold", no_wrap=True, overflow="ellipsis"),
+        Text(f"{len(runs)} variants:", style="bold", no_wrap=True),
+        status,
+        "",
+        str(seeds.pop()) if len(seeds) == 1 else "",
+        "",
+        "",
+    ]
 
 
 def _log_rows(run_store, run) -> str:

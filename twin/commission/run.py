@@ -275,7 +275,7 @@ def _run_case(job: CaseJob) -> CaseResult:
         controls = prepare_controls(scenario, coverage=True) if job.coverage else None
         try:
             result = run_experiment(scenario, store=store, label=label, controls=controls)
-            verdicts, traces, end_s = _judge_run(scenario, checks, store, result)
+            verdicts, traces, end_s = judge_run(scenario, checks, store, result)
         finally:
             store.close()
     except TwinError as error:
@@ -288,7 +288,9 @@ def _run_case(job: CaseJob) -> CaseResult:
     )
 
 
-def _judge_run(scenario: Scenario, checks: list[Check], store, result):
+def judge_run(scenario: Scenario, checks: list[Check], store, result):
+    """The verdict of each of ``checks`` on a recorded run (every replication), the traces of
+    the failed ones, and the simulated time the run reached."""
     from twin.record.replay import Replay
 
     vocabulary = Vocabulary(scenario)

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from twin.errors import TwinError
+from twin.experiment.adaptive import (
+    PrecisionOutcome,
+    first_batch_of,
+    max_replications_for,
+    precision_target,
+    replicate_to_precision,
+)
 from twin.experiment.executors import Executor
 from twin.experiment.jobs import ReplicationJob, ReplicationOutcome, run_replication_job
+from twin.experiment.pilot import PilotWarmup
+from twin.experiment.precision import PrecisionTarget
 from twin.hints import deadlock_hints
 from twin.line import ReplicationResult
 from twin.plant.build import build, check_plant
@@ -77,6 +87,9 @@ class RunResult:
     scenario: Scenario
     replications: list[ReplicationResult]
     run_id: str | None = None
+    # Where a run to a precision ended, and the warm-up a pilot found (None otherwise).
+    precision: PrecisionOutcome | None = None
+    warmup: PilotWarmup | None = None
 
     @property
     def kpis(self) -> dict[str, Estimate]:
@@ -138,6 +151,8 @@ def run_experiment(
     only_replication: int | None = None,
     experiment: str | None = None,
     parameters: dict[str, object] | None = None,
+    precision: PrecisionTarget | str | None = None,
+    max_replications: int | None = None,
 ) -> RunResult:
     """Run every replication the scenario asks for, each on its own random streams.
 
@@ -158,6 +173,11 @@ def run_experiment(
     the others would take at least that long at its pace (starting workers costs ~1 s).
     ``only_replication`` runs that replication alone (to see again one that failed).
     ``experiment`` and ``parameters`` record the run as one variant of a sweep.
+
+    With ``precision`` (a ``PrecisionTarget`` or its text, ``"2%"``) the scenario's
+    replications (at least 3) are a first batch, and more follow — numbered on, in batches
+    on the same executor — until the KPI's interval is that narrow or ``max_replications``
+    have run (see ``twin.experiment.adaptive``); all of them are one run in the store.
     """
     # The controller is readied once (a PLC program compiled) for every replication.
     own_controls = controls is None
@@ -171,6 +191,18 @@ def run_experiment(
             f"{run.replications - 1}; give one of them"
         )
     indices = list(range(run.replications)) if only_replication is None else [only_replication]
+    target = None
+    if precision is not None:
+        if only_replication is not None:
+            raise TwinError(
+                "--precision and --only-replication do not go together: one runs replications "
+                "until a KPI is precise enough, the other one replication alone; drop one"
+            )
+        target = precision_target(precision, scenario)
+        max_replications = max_replications_for(scenario, max_replications)
+        indices = list(range(first_batch_of(scenario, max_replications)))
+    # The replications the run has so far planned (a run to a precision plans more later).
+    planned = len(indices) if target is not None else run.replications
     writer = (
         None
         if store is None
@@ -193,9 +225,7 @@ def run_experiment(
     results: list[ReplicationResult] = []
 
     def report(replication: int, time_s: float, parts_out: int) -> None:
-        on_progress(
-            Progress(replication, run.replications, time_s, parts_out, run.horizon_s, run.parts)
-        )
+        on_progress(Progress(replication, planned, time_s, parts_out, run.horizon_s, run.parts))
 
     def ended(result: ReplicationResult) -> None:
         results.append(result)
@@ -228,20 +258,50 @@ def run_experiment(
 
     # Replications go elsewhere only with the scenario's own controller: one handed in (an
     # external controller's links, a coverage build) lives in this process.
-    elsewhere = executor is not None and executor.workers > 1 and own_controls
-    try:
-        if elsewhere and parallel_from_s is not None and len(indices) > 1:
-            started = time.perf_counter()
-            here(indices.pop(0))
-            rest_s = (time.perf_counter() - started) * len(indices)
-            elsewhere = rest_s >= parallel_from_s
-        if elsewhere:
+    can_go_elsewhere = executor is not None and executor.workers > 1 and own_controls
+    # How long one replication took here, once measured; whether the executor is in use.
+    here_s: float | None = None
+    gone_elsewhere = False
+
+    def run_batch(batch: list[int]) -> None:
+        """Run these replications (in order of index), here or on the executor."""
+        nonlocal here_s, gone_elsewhere
+        batch = list(batch)
+        elsewhere = can_go_elsewhere
+        if elsewhere and parallel_from_s is not None and not gone_elsewhere:
+            if here_s is None and len(batch) > 1:
+                started = time.perf_counter()
+                here(batch.pop(0))
+                here_s = time.perf_counter() - started
+            if here_s is not None:
+                elsewhere = here_s * len(batch) >= parallel_from_s
+        if elsewhere and batch:
+            gone_elsewhere = True
             record = writer is not None and record_log
-            jobs = [ReplicationJob(scenario, r, fidelity, record_log=record) for r in indices]
+            jobs = [ReplicationJob(scenario, r, fidelity, record_log=record) for r in batch]
             _gather(executor, jobs, writer, ended)
         else:
-            for replication in indices:
+            for replication in batch:
                 here(replication)
+
+    def run_more(start: int, stop: int) -> list[dict[str, float]]:
+        """Replications start..stop-1 of a run to a precision, their KPIs in order."""
+        nonlocal planned
+        if stop > planned:
+            planned = stop
+            if writer is not None:
+                writer.set_replications(stop)
+        run_batch(list(range(start, stop)))
+        return [result.kpis for result in results[start:stop]]
+
+    outcome = None
+    try:
+        if target is None:
+            run_batch(indices)
+        else:
+            outcome = replicate_to_precision(
+                target, run_more, first=len(indices), max_replications=max_replications
+            )
     except KeyboardInterrupt:
         if writer is not None:
             writer.fail("interrupted by the user", status="interrupted")
@@ -253,7 +313,8 @@ def run_experiment(
         raise
     if writer is not None:
         writer.complete()
-    return RunResult(scenario, results, run_id=writer.id if writer is not None else None)
+    run_id = writer.id if writer is not None else None
+    return RunResult(scenario, results, run_id=run_id, precision=outcome)
 
 
 class ReplicationFailed(TwinError):
@@ -263,18 +324,41 @@ class ReplicationFailed(TwinError):
 def _gather(executor: Executor, jobs: list[ReplicationJob], writer, ended) -> None:
     """Run ``jobs`` on ``executor`` and hand each result on in replication order, its log
     written first (results arrive in any order; the store sees them as if run here)."""
+
+    def deliver(outcome: ReplicationOutcome) -> None:
+        if not outcome.ok:
+            raise ReplicationFailed(failure_message(outcome))
+        if writer is not None:
+            writer.add_log(outcome.job.replication, outcome.log)
+        ended(outcome.result)
+
+    gather(executor, jobs, deliver)
+
+
+def gather(
+    executor: Executor,
+    jobs: Sequence[ReplicationJob],
+    deliver: Callable[[ReplicationOutcome], None],
+    arrived: Callable[[ReplicationOutcome], None] | None = None,
+) -> None:
+    """Run ``jobs`` on ``executor``; hand each outcome to ``deliver`` in the order of
+    ``jobs`` within its variant (``job.variant``), as soon as those before it are in.
+
+    Outcomes arrive in any order (``arrived`` hears of each at once, e.g. for progress);
+    held back until their turn, they reach the store's owner as if run one after another,
+    so that a run and its log are the same wherever and however fast its jobs ran.
+    """
+    turns: dict[object, deque[int]] = {}
+    for index, job in enumerate(jobs):
+        turns.setdefault(job.variant, deque()).append(index)
     waiting: dict[int, ReplicationOutcome] = {}
-    following = jobs[0].replication
-    for _, outcome in executor.run(run_replication_job, jobs):
-        waiting[outcome.job.replication] = outcome
-        while following in waiting:
-            outcome = waiting.pop(following)
-            if not outcome.ok:
-                raise ReplicationFailed(failure_message(outcome))
-            if writer is not None:
-                writer.add_log(following, outcome.log)
-            ended(outcome.result)
-            following += 1
+    for index, outcome in executor.run(run_replication_job, jobs):
+        if arrived is not None:
+            arrived(outcome)
+        waiting[index] = outcome
+        turn = turns[outcome.job.variant]
+        while turn and turn[0] in waiting:
+            deliver(waiting.pop(turn.popleft()))
 
 
 def failure_message(outcome: ReplicationOutcome) -> str:

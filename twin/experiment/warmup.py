@@ -14,6 +14,10 @@ BATCH_SIZE = 5
 # MSER needs some batches on both sides of the searched half to mean anything.
 MIN_BATCHES = 4
 MIN_SAMPLES = BATCH_SIZE * MIN_BATCHES
+# MSER values closer than this (relative to the largest) are taken as equal, and so are
+# values below what the series' rounding alone gives (batch means known to this, relative).
+TIE_TOLERANCE = 1e-9
+ROUNDING = 1e-12
 
 NO_STEADY_STATE = "no steady state found within the run; run longer"
 
@@ -82,7 +86,13 @@ def mser5(
         # Centred on the tail's own mean: sum(Z²) - n·mean² would cancel for a KPI with a
         # large level and a small spread.
         statistic.append(float(np.sum((tail - tail.mean()) ** 2)) / (k - d) ** 2)
-    best = int(np.argmin(statistic))  # argmin keeps the first of equal values
+    # The earliest of the equal values — equal up to rounding: a series that is constant
+    # after its warm-up (a deterministic line) would otherwise be cut where the noise of the
+    # last bit happens to be smallest, anywhere in its steady part.
+    values = np.asarray(statistic)
+    noise = (ROUNDING * float(np.abs(means).max())) ** 2
+    tolerance = TIE_TOLERANCE * values.max() + noise
+    best = int(np.flatnonzero(values <= values.min() + tolerance)[0])
     index = best * BATCH_SIZE
     return Warmup(
         index=index,

@@ -249,9 +249,7 @@ class RunStore:
         ).fetchall()
         found = {row["experiment"] for row in rows}
         if not rows:
-            raise StoreError(
-                f"no experiment {ref!r} in {self.folder}; `twin runs list` shows them"
-            )
+            raise StoreError(f"no experiment {ref!r} in {self.folder}; `twin runs list` shows them")
         if len(found) > 1:
             ids = ", ".join(sorted(e[:12] for e in found)[:5])
             raise StoreError(f"{ref!r} matches {len(found)} experiments ({ids}); give more digits")
@@ -514,6 +512,16 @@ class RunWriter:
         elements = json_safe(elements)
         found = [json_safe(fault.to_json()) for fault in faults]
         self.store._add_replication(self.id, replication, kpis, elements, end_s, parts_out, found)
+
+    def set_replications(self, replications: int) -> None:
+        """The run now has ``replications`` in all: a run that decides on more as it goes
+        (replications to a precision) says so before each batch, so that the catalog counts
+        what is planned while it runs and what ran once it is complete."""
+        if replications < 1:
+            raise StoreError(f"a run has 1 or more replications, not {replications}")
+        self.store._db.execute(
+            "UPDATE runs SET replications = ? WHERE id = ?", (replications, self.id)
+        )
 
     def complete(self) -> None:
         """The run is whole: the log is final and checksummed before the status says so."""
