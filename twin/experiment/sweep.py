@@ -1,0 +1,506 @@
+"""Parameter sweeps: variants of one scenario run as one experiment on common random numbers,
+each variant recorded as a run, and ranked."""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from twin.errors import ScenarioError, TwinError
+from twin.experiment.design import label, setting
+from twin.experiment.executors import Executor, InProcess
+from twin.experiment.jobs import ReplicationJob, ReplicationOutcome, controls_for
+from twin.experiment.ranking import Ranking, rank_variants
+from twin.experiment.replications import RunResult, failure_message, gather
+from twin.plant.build import check_plant
+from twin.record.plain import json_safe
+from twin.record.store import StoreError
+from twin.record.summary import HEADLINE_KPIS
+from twin.scenario import Scenario, load_scenario, parse_scenario
+
+if TYPE_CHECKING:
+    from twin.line import ReplicationResult
+    from twin.record import RunStore
+    from twin.record.store import RunWriter
+    from twin.stats import Estimate
+
+DEFAULT_KPI = "throughput_per_hour"
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    """How far a sweep has come, told each time a replication of any variant ends."""
+
+    done: int  # replications ended, over every variant
+    total: int
+    variant: int  # the variant whose replication just ended (counted from 0)
+    replication: int
+    variants: int
+
+
+@dataclass(frozen=True)
+class SweepFailure:
+    """A replication of a variant that failed: its variant is stored as a failed run."""
+
+    variant: int
+    parameters: dict[str, object]
+    replication: int
+    seed: int
+    message: str  # what failed, with the seed and the command that runs it again alone
+
+
+@dataclass
+class VariantResult:
+    """One variant of a sweep: its parameters, its run, its replications so far."""
+
+    index: int
+    parameters: dict[str, object]
+    scenario: Scenario
+    replications: list[ReplicationResult] = field(default_factory=list)
+    run_id: str | None = None
+    status: str = "pending"  # running, complete, failed, interrupted
+    failure: SweepFailure | None = None
+
+    @property
+    def label(self) -> str:
+        return label(self.parameters)
+
+    @property
+    def result(self) -> RunResult:
+        """The variant's replications as a run's result (what `twin run` gives)."""
+        return RunResult(self.scenario, self.replications, run_id=self.run_id)
+
+    @property
+    def kpis(self) -> dict[str, Estimate]:
+        """Mean, 95 % interval and values of each KPI (none before a replication ended)."""
+        return self.result.kpis if self.replications else {}
+
+    def to_json(self) -> dict:
+        """``parameters``, ``run_id``, ``kpis`` as `twin run --json` has them, ``error``."""
+        kpis = self.result.to_json()["kpis"] if self.replications else {}
+        return {
+            "parameters": json_safe(self.parameters),
+            "run_id": self.run_id,
+            "status": self.status,
+            "kpis": kpis,
+            "error": None if self.failure is None else self.failure.message,
+        }
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep: the variants that had ended are stored complete, the runs
+    under way as interrupted."""
+
+    def __init__(self, experiment: str, complete: int, interrupted: list[str]) -> None:
+        super().__init__(experiment)
+        self.experiment = experiment
+        self.complete = complete
+        self.interrupted = interrupted  # ids of the runs stored as interrupted
+
+
+class Sweep:
+    """One experiment over variants of a scenario.
+
+    Every variant is the scenario with its parameters as ``--set`` overrides, on the
+    scenario's seed: replication i of every variant draws the same random numbers (common
+    random numbers), so variants are compared pair by pair. :meth:`evaluate` runs a batch
+    of variants and may be called again (an optimiser asks for the next batch); each
+    variant is recorded as a run of the experiment ``id`` with its parameters.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        store: RunStore | None = None,
+        executor: Executor | None = None,
+        fidelity: str | None = None,
+        record_log: bool = True,
+        on_progress: Callable[[SweepProgress], None] | None = None,
+        experiment: str | None = None,
+        parallel_from_s: float | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.store = store
+        self.executor = executor if executor is not None else InProcess()
+        self.fidelity = fidelity
+        self.record_log = record_log
+        self.on_progress = on_progress
+        self.id = experiment or uuid.uuid4().hex
+        # With this, the first replication runs here, and the executor's workers are used
+        # only if the rest would take at least this long here (starting them costs ~1 s).
+        self.parallel_from_s = parallel_from_s
+        self.variants: list[VariantResult] = []  # every variant evaluated, in order
+
+    def scenario_for(self, parameters: dict[str, object]) -> Scenario:
+        """The scenario with ``parameters`` set, checked as `twin run` checks one (the plant
+        built once): a variant that cannot run raises ``ScenarioError`` naming it."""
+        base = self.scenario
+        settings = [setting(key, value) for key, value in parameters.items()]
+        named = f"variant {label(parameters)}"
+        try:
+            scenario = parse_scenario(
+                base.text, source=base.source, overrides=[*base.overrides, *settings]
+            )
+        except ScenarioError as error:
+            where = _in(error.where, named)
+            raise ScenarioError(error.message, path=error.path, where=where) from None
+        try:
+            check_plant(scenario, self.fidelity, controls_for(scenario))
+        except ScenarioError as error:
+            error = scenario.locate(error)
+            where = _in(error.where, named)
+            raise ScenarioError(error.message, path=error.path, where=where) from None
+        return scenario
+
+    def evaluate(self, batch: Sequence[dict[str, object]]) -> list[VariantResult]:
+        """Run every variant of ``batch`` and return their results, in the batch's order.
+
+        Every variant is loaded and checked first: nothing is recorded unless all can run.
+        Then all replications of all variants go to the executor as one batch of jobs, so
+        that every worker is busy even with one replication per variant; this process
+        writes the store, each variant's run with its replications in order. A replication
+        that fails fails its variant's run alone (``variant.failure`` says why and how to
+        run it again); the other variants go on. Ctrl-C stores the runs under way as
+        interrupted and raises :class:`SweepInterrupted`.
+        """
+        first = len(self.variants)
+        variants = [
+            VariantResult(first + offset, dict(parameters), self.scenario_for(parameters))
+            for offset, parameters in enumerate(batch)
+        ]
+        self.variants.extend(variants)
+        # Replications per variant are the scenario's own. A precision target (replications
+        # until a KPI's interval is narrow enough) would run a further batch of replications
+        # for the variants still too wide, here, under the same experiment.
+        record = self.store is not None and self.record_log
+        jobs = [
+            ReplicationJob(v.scenario, r, self.fidelity, record_log=record, variant=v.index)
+            for v in variants
+            for r in range(v.scenario.run.replications)
+        ]
+        by_index = {v.index: v for v in variants}
+        writers: dict[int, RunWriter] = {}
+        done = 0
+
+        def begin_through(index: int) -> None:
+            # Runs begin in the order of the variants, so that the store lists them so.
+            for v in variants:
+                if v.index > index:
+                    break
+                if v.status == "pending":
+                    v.status = "running"
+                    if self.store is not None:
+                        writers[v.index] = self._begin(v)
+                        v.run_id = writers[v.index].id
+
+        def arrived(outcome: ReplicationOutcome) -> None:
+            nonlocal done
+            done += 1
+            if self.on_progress is not None:
+                job = outcome.job
+                self.on_progress(
+                    SweepProgress(done, len(jobs), job.variant, job.replication, len(variants))
+                )
+
+        def deliver(outcome: ReplicationOutcome) -> None:
+            variant = by_index[outcome.job.variant]
+            begin_through(variant.index)
+            if variant.status != "running":
+                return  # a failed variant's later replications are not kept
+            writer = writers.get(variant.index)
+            if not outcome.ok:
+                variant.failure = SweepFailure(
+                    variant.index,
+                    variant.parameters,
+                    outcome.job.replication,
+                    variant.scenario.run.seed,
+                    failure_message(outcome),
+                )
+                variant.status = "failed"
+                if writer is not None:
+                    writer.fail(variant.failure.message)
+                return
+            result = outcome.result
+            if writer is not None:
+                writer.add_log(result.replication, outcome.log)
+                writer.add_replication(
+                    result.replication,
+                    kpis=result.kpis,
+                    elements=result.elements,
+                    end_s=result.end_s,
+                    parts_out=result.parts_out,
+                    faults=result.faults,
+                )
+            variant.replications.append(result)
+            if len(variant.replications) == variant.scenario.run.replications:
+                variant.status = "complete"
+                if writer is not None:
+                    writer.complete()
+
+        try:
+            executor, rest = self.executor, jobs
+            if executor.workers > 1 and self.parallel_from_s is not None and len(jobs) > 1:
+                started_s = time.perf_counter()
+                gather(InProcess(), jobs[:1], deliver, arrived)
+                rest = jobs[1:]
+                if (time.perf_counter() - started_s) * len(rest) < self.parallel_from_s:
+                    executor = InProcess()
+            gather(executor, rest, deliver, arrived)
+        except KeyboardInterrupt:
+            self._stop(variants, writers, "interrupted by the user", "interrupted")
+            complete = sum(v.status == "complete" for v in self.variants)
+            raise SweepInterrupted(self.id, complete, self._unfinished()) from None
+        except BaseException as exc:  # the executor itself failed (a cluster gone)
+            self._stop(variants, writers, f"{type(exc).__name__}: {exc}", "failed")
+            raise
+        return variants
+
+    def _begin(self, variant: VariantResult) -> RunWriter:
+        scenario, run = variant.scenario, variant.scenario.run
+        return self.store.begin(
+            scenario_name=scenario.name,
+            scenario_source=scenario.source,
+            scenario_text=scenario.text,
+            scenario_sha256=scenario.sha256,
+            overrides=list(scenario.overrides),
+            seed=run.seed,
+            replications=run.replications,
+            horizon_s=run.horizon_s,
+            warmup_s=run.warmup_s,
+            record_log=self.record_log,
+            label=variant.label,
+            experiment=self.id,
+            parameters=json_safe(variant.parameters),
+        )
+
+    @staticmethod
+    def _stop(variants, writers, error: str, status: str) -> None:
+        """Mark every variant not yet ended with ``status``, and its run if it has one."""
+        for v in variants:
+            if v.status not in ("pending", "running"):
+                continue
+            writer = writers.get(v.index)
+            if v.status == "running" and writer is not None:
+                writer.fail(error, status=status)
+            v.status = status
+
+    def _unfinished(self) -> list[str]:
+        """The ids of the experiment's runs that did not end: those just stopped, and one
+        whose beginning Ctrl-C cut short (its lock goes with this process, and the store
+        then shows it interrupted too)."""
+        if self.store is None:
+            return []
+        try:
+            runs = self.store.experiment(self.id)
+        except StoreError:  # no run had begun
+            return []
+        return [run.id for run in runs if run.status in ("running", "interrupted")]
+
+    def result(self, rank_by: str = DEFAULT_KPI, *, maximize: bool = True) -> SweepResult:
+        """Every variant so far, ranked by ``rank_by``."""
+        ranking, note = rank(self.variants, rank_by, maximize=maximize)
+        return SweepResult(
+            self.id, self.scenario, list(self.variants), rank_by, maximize, ranking, note
+        )
+
+
+def _in(where: str, named: str) -> str:
+    return f"{where} in {named}" if where else named
+
+
+def rank(
+    variants: Sequence[VariantResult], kpi: str, *, maximize: bool = True
+) -> tuple[Ranking | None, str | None]:
+    """The complete variants ranked by ``kpi``, paired (common random numbers); and a note
+    on what could not be ranked (None when every variant is)."""
+    complete = [v for v in variants if v.status == "complete"]
+    names = _names(variants)
+    values = {names[v.index]: [r.kpis.get(kpi, math.nan) for r in v.replications] for v in complete}
+    measured = {name: vs for name, vs in values.items() if all(math.isfinite(x) for x in vs)}
+    left_out = [name for name in values if name not in measured]
+    notes = []
+    if len(complete) < len(variants):
+        notes.append(
+            f"{len(variants) - len(complete)} variant(s) did not complete and are not ranked"
+        )
+    if left_out:
+        notes.append(f"{', '.join(left_out)} could not measure {kpi} and are not ranked")
+    if not measured:
+        return None, "; ".join(notes) or f"no variant measured {kpi}"
+    if min(len(vs) for vs in measured.values()) < 2:
+        notes.append("a ranking needs 2 replications or more per variant to know the noise")
+        return None, "; ".join(notes)
+    ranking = rank_variants(measured, maximize=maximize, paired=True)
+    return ranking, "; ".join(notes) or None
+
+
+def _names(variants: Sequence[VariantResult]) -> dict[int, str]:
+    """Each variant's label, made unique where two variants share parameters."""
+    names: dict[int, str] = {}
+    seen: set[str] = set()
+    for v in variants:
+        name = v.label if v.label not in seen else f"{v.label} (#{v.index})"
+        seen.add(name)
+        names[v.index] = name
+    return names
+
+
+@dataclass
+class SweepResult:
+    """A sweep's variants, their runs and KPIs, the failures, and the ranking."""
+
+    experiment: str
+    scenario: Scenario  # as given, before any variant's parameters
+    variants: list[VariantResult]
+    rank_by: str
+    maximize: bool
+    ranking: Ranking | None  # None when nothing could be ranked (``note`` says why)
+    note: str | None = None
+
+    @property
+    def parameters(self) -> list[str]:
+        """The settings varied, in the order given."""
+        return list(dict.fromkeys(key for v in self.variants for key in v.parameters))
+
+    @property
+    def failures(self) -> list[SweepFailure]:
+        return [v.failure for v in self.variants if v.failure is not None]
+
+    @property
+    def names(self) -> dict[int, str]:
+        """Variant index → the name the ranking uses for it."""
+        return _names(self.variants)
+
+    def ranked(self) -> list[VariantResult]:
+        """The variants the ranking holds, best mean first."""
+        if self.ranking is None:
+            return []
+        by_name = {name: self.variants[i] for i, name in self.names.items()}
+        return [by_name[row.variant] for row in self.ranking.rows]
+
+    def table(self, kpis: Sequence[str] = HEADLINE_KPIS):
+        """One row per variant: its parameters, run id, status, rank (1 = best mean) and,
+        for each of ``kpis``, the mean and the bounds of its 95 % interval
+        (``throughput_per_hour``, ``throughput_per_hour_low``, ``…_high``). A pandas
+        DataFrame when pandas is installed, else a list of dicts."""
+        ranks = {v.index: place for place, v in enumerate(self.ranked(), 1)}
+        rows = []
+        for v in self.variants:
+            row: dict[str, object] = dict(v.parameters)
+            row.update(run_id=v.run_id, status=v.status, rank=ranks.get(v.index))
+            estimates = v.kpis
+            for name in kpis:
+                e = estimates.get(name)
+                low, high = e.ci95 if e is not None and e.ci95 is not None else (None, None)
+                row[name] = None if e is None else e.mean
+                row[f"{name}_low"], row[f"{name}_high"] = low, high
+            rows.append(row)
+        try:
+            import pandas
+        except ImportError:
+            return rows
+        return pandas.DataFrame(rows)
+
+    def to_json(self) -> dict:
+        """What `twin sweep --json` writes."""
+        run = self.scenario.run
+        names = self.names
+        index_of = {name: i for i, name in names.items()}
+        ranking = None
+        if self.ranking is not None:
+            ranking = {
+                "kpi": self.rank_by,
+                "maximize": self.maximize,
+                "order": [index_of[r.variant] for r in self.ranking.rows],
+                "may_be_best": [index_of[name] for name in self.ranking.subset],
+            }
+        return json_safe(
+            {
+                "experiment": self.experiment,
+                "scenario": self.scenario.name,
+                "seed": run.seed,
+                "replications": run.replications,
+                "horizon_s": run.horizon_s,
+                "warmup_s": run.warmup_s,
+                "variants": [v.to_json() for v in self.variants],
+                "ranking": ranking,
+                "note": self.note,
+            }
+        )
+
+
+def run_sweep(
+    scenario: Scenario | str | Path,
+    variants: Sequence[dict[str, object]],
+    *,
+    store: RunStore | None = None,
+    executor: Executor | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    horizon: str | float | None = None,
+    fidelity: str | None = None,
+    settings: Sequence[str] = (),
+    on_progress: Callable[[SweepProgress], None] | None = None,
+    rank_by: str = DEFAULT_KPI,
+    maximize: bool = True,
+    record_log: bool = True,
+    parallel_from_s: float | None = None,
+) -> SweepResult:
+    """Run each of ``variants`` (``{setting: value}``) of ``scenario`` — a loaded scenario
+    or a file, with ``settings`` (``--set`` overrides) and the run settings given — as one
+    experiment, and rank them by ``rank_by``.
+
+    See :class:`Sweep` for how variants run and are recorded. A failed replication fails
+    its variant alone: ``result.failures`` lists them, the other variants are kept.
+    """
+    base = _base(scenario, settings, replications=replications, seed=seed, horizon=horizon)
+    check_kpi(base, rank_by)
+    sweep = Sweep(
+        base,
+        store=store,
+        executor=executor,
+        fidelity=fidelity,
+        record_log=record_log,
+        on_progress=on_progress,
+        parallel_from_s=parallel_from_s,
+    )
+    sweep.evaluate(variants)
+    return sweep.result(rank_by, maximize=maximize)
+
+
+def _base(scenario: Scenario | str | Path, settings: Sequence[str], **run: object) -> Scenario:
+    """The scenario every variant starts from: the user's overrides and run settings on it."""
+    extra = [
+        *settings,
+        *(f"run.{name}={value}" for name, value in run.items() if value is not None),
+    ]
+    if not isinstance(scenario, Scenario):
+        return load_scenario(scenario, extra)
+    if not extra:
+        return scenario
+    return parse_scenario(
+        scenario.text, source=scenario.source, overrides=[*scenario.overrides, *extra]
+    )
+
+
+def check_kpi(scenario: Scenario, kpi: str) -> None:
+    """``kpi`` is a KPI the scenario's runs measure: a headline one or one of an element."""
+    if kpi in HEADLINE_KPIS:
+        return
+    element_id = next(
+        (i for i in sorted(scenario.elements, key=len, reverse=True) if kpi.startswith(i + ".")),
+        None,
+    )
+    if element_id is not None and len(kpi) > len(element_id) + 1:
+        return
+    some = next(iter(scenario.elements))
+    raise TwinError(
+        f"--rank-by {kpi}: no such KPI; rank by one of {', '.join(HEADLINE_KPIS)}, or an "
+        f"element's, e.g. {some}.utilisation"
+    )
