@@ -119,6 +119,11 @@ def test_a_parsed_distribution_is_passed_through_unchanged() -> None:
             id="lognormal-mean-zero",
         ),
         pytest.param(
+            {"lognormal": {"mean": "50s", "sd": 1e200}},
+            ["lognormal sd 1e+200s is more than 1e+100 times its mean 50s", "closer to the mean"],
+            id="lognormal-beyond-floats",
+        ),
+        pytest.param(
             {"normal": {"mean": "55s"}},
             ["normal needs {mean, sd}", "{normal: {mean: 55s, sd: 5s}}"],
             id="normal-without-sd",

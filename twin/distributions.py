@@ -34,6 +34,8 @@ VALID_FORMS = (
 # block) and an empirical list (integers drawn in pairs per call) depend on the block's
 # size: they always draw BLOCK values at once, as they always have (the default).
 BLOCK = 1024
+# The largest sd/mean of a lognormal: beyond it (sd/mean)^2 is no longer a float.
+MAX_LOGNORMAL_CV = 1e100
 FIRST_BLOCK = 16
 GROWN_BLOCK = 256
 
@@ -340,7 +342,14 @@ def parse_distribution(value: object) -> Distribution:
     if name == "normal":
         return Normal(*_mean_sd(name, params))
     if name == "lognormal":
-        return Lognormal(*_mean_sd(name, params))
+        mean_s, sd_s = _mean_sd(name, params)
+        # Its sigma comes from (sd/mean)^2, which must be a number a float can hold.
+        if sd_s / mean_s > MAX_LOGNORMAL_CV:
+            raise ValueError(
+                f"lognormal sd {sd_s:g}s is more than {MAX_LOGNORMAL_CV:g} times its mean "
+                f"{mean_s:g}s: no process time spreads that far; give an sd closer to the mean"
+            )
+        return Lognormal(mean_s, sd_s)
     if name == "uniform":
         low, high = _sequence(name, params, 2, "[a, b], e.g. {uniform: [40s, 60s]}")
         if low > high:

@@ -96,6 +96,8 @@ class ActivityLog:
         full_before = np.where(first, was_full, np.roll(full, 1))
         switched = full != full_before
         owner, times, starts = owner[switched], times[switched], full[switched]
+        if not len(owner):
+            return  # switches that changed nothing (a part through in no time, say)
         # An end closes the period begun by the start before it (of the same owner), or the
         # one going on since an earlier batch.
         first = np.concatenate(([True], owner[1:] != owner[:-1]))
