@@ -401,6 +401,8 @@ def run_sweep(
     rank_by: str = "throughput_per_hour",
     maximize: bool = True,
     on_progress: Callable[[SweepProgress], None] | None = None,
+    precision: str | None = None,
+    max_replications: int | None = None,
 ) -> SweepResult:
     """Run variants of ``scenario`` (a loaded scenario or a file) as one experiment and
     rank them by ``rank_by`` (highest first, lowest with ``maximize=False``).
@@ -417,7 +419,13 @@ def run_sweep(
     variants share the ``workers`` (or the ``cluster``). A replication that fails fails
     its variant alone (``result.failures``). Everything is checked before anything runs:
     a bad spec or setting raises ``ScenarioError`` naming it.
+
+    With ``precision`` (``"2%"``, ``"wip:5%"``, ``"lead_time_s:1s"``, as for :func:`run`)
+    every variant gets replications until the widest variant's 95 % interval of that KPI
+    is within the target, or ``max_replications`` (default 100) have run: all variants the
+    same number, so that they stay paired. ``result.precision`` says how far it came.
     """
+    from twin.errors import TwinError
     from twin.experiment.design import check_against, parse_vary
     from twin.experiment.design import design as variants_of
     from twin.experiment.executors import executor_for
@@ -438,6 +446,16 @@ def run_sweep(
     variants = variants_of(parameters, design, samples, seed=base.run.seed)
     check_against(base, parameters)
     check_kpi(base, rank_by)
+    target, cap = None, None
+    if precision is not None:
+        from twin.experiment.adaptive import max_replications_for, precision_target
+
+        target = precision_target(precision, base)
+        cap = max_replications_for(base, max_replications)
+    elif max_replications is not None:
+        raise TwinError(
+            "max_replications bounds a run to a precision; give precision= too, e.g. precision='2%'"
+        )
     run_store = None
     if record:
         run_store = store if isinstance(store, RunStore) else RunStore(store)
@@ -454,6 +472,8 @@ def run_sweep(
             maximize=maximize,
             # Asked for workers are used; by default only where they pay for their start.
             parallel_from_s=POOL_WORTH_S if workers is None and cluster is None else None,
+            precision=target,
+            max_replications=cap,
         )
     finally:
         executor.close()
@@ -476,6 +496,8 @@ def sweep(
     rank_by: str = "throughput_per_hour",
     maximize: bool = True,
     on_progress: Callable[[SweepProgress], None] | None = None,
+    precision: str | None = None,
+    max_replications: int | None = None,
 ):
     """``twin.run_sweep(...)``'s table: one row per variant — its parameters, ``run_id``,
     ``status``, ``rank`` (1 = best mean of ``rank_by``) and each headline KPI's mean with
@@ -497,6 +519,8 @@ def sweep(
         rank_by=rank_by,
         maximize=maximize,
         on_progress=on_progress,
+        precision=precision,
+        max_replications=max_replications,
     ).table()
 
 

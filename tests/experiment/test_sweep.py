@@ -241,3 +241,52 @@ def test_a_kpi_to_rank_by_that_no_run_measures_is_refused_before_anything_runs(t
         "feed.utilisation"
     )
     assert not Path(tmp_path / "s" / "catalog.sqlite").exists()
+
+
+def test_a_precision_target_adds_replications_to_every_variant_until_the_widest_meets_it(
+    tmp_path,
+):
+    store = RunStore(tmp_path / "runs")
+    result = twin.run_sweep(
+        TWO_MACHINES,
+        "b1.capacity=0..3",
+        horizon="10h",
+        settings=SHORT,
+        replications=3,
+        precision="4%",
+        store=store,
+        workers=1,
+    )
+    counts = {len(v.replications) for v in result.variants}
+    assert len(counts) == 1  # every variant as often: they stay paired
+    (n,) = counts
+    assert n > 3  # the first batch of 3 was not narrow enough at 4 %
+    widths = [
+        v.kpis["throughput_per_hour"].half_width / v.kpis["throughput_per_hour"].mean
+        for v in result.variants
+    ]
+    assert max(widths) <= 0.04
+    # Every variant's run holds each replication it ran, numbered on from the first batch.
+    for variant in result.variants:
+        run = store.get(variant.run_id)
+        assert (run.replications, store.replications_done(run.id), run.status) == (
+            n,
+            n,
+            "complete",
+        )
+        assert [r.replication for r in variant.replications] == list(range(n))
+    assert result.precision.startswith("throughput_per_hour: ±")
+    assert f"after {n} replications (target ±4 %)" in result.precision
+    # The same replications run without a target give the same numbers, bit for bit.
+    fixed = twin.run_sweep(
+        TWO_MACHINES,
+        "b1.capacity=0..3",
+        horizon="10h",
+        settings=SHORT,
+        replications=n,
+        record=False,
+        workers=1,
+    )
+    assert [v.kpis["wip"].values for v in fixed.variants] == [
+        v.kpis["wip"].values for v in result.variants
+    ]

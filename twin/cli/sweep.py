@@ -56,6 +56,17 @@ def sweep(
         list[str] | None,
         typer.Option("--set", help="Override a field for every variant (repeatable)."),
     ] = None,
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            help="Replications until every variant's 95 % interval is this narrow: 2% "
+            "(throughput), wip:5%, lead_time_s:1s."
+        ),
+    ] = None,
+    max_replications: Annotated[
+        int | None,
+        typer.Option(help="The most replications --precision may run per variant (default 100)."),
+    ] = None,
     rank_by: Annotated[
         str, typer.Option(help="The KPI to rank the variants by.")
     ] = "throughput_per_hour",
@@ -103,6 +114,7 @@ def sweep(
             rank_by=rank_by,
             maximize=not minimize,
             execution={"workers": workers, "cluster": cluster},
+            precision={"precision": precision, "max_replications": max_replications},
             json_path=json_path,
             chart=chart,
             store=store,
@@ -123,6 +135,7 @@ def _sweep(
     rank_by: str,
     maximize: bool,
     execution: dict,
+    precision: dict,
     json_path: Path | None,
     chart: Path | None,
     store: Path | None,
@@ -168,6 +181,7 @@ def _sweep(
                 maximize=maximize,
                 on_progress=bar if shown else None,
                 **execution,
+                **precision,
             )
     except ScenarioError as error:
         fail(_placed(error, loaded, flags))
@@ -264,7 +278,10 @@ class SweepBar:
         description = f"{self.name} · {progress.variants} variants"
         if self._task is None:
             self._task = self._bar.add_task(description, total=progress.total)
-        self._bar.update(self._task, completed=progress.done, description=description)
+        # The total grows when a precision target adds replications.
+        self._bar.update(
+            self._task, completed=progress.done, total=progress.total, description=description
+        )
 
 
 def unit_of(kpi: str) -> str:
@@ -323,8 +340,11 @@ def sweep_table(result: SweepResult) -> Table:
     run = result.scenario.run
     kpi = result.rank_by
     order = "highest" if result.maximize else "lowest"
+    # A precision target may have run more than the scenario's replications.
+    replications = max((len(v.replications) for v in result.variants), default=0)
     table = Table(
-        title=f"{result.scenario.name} — {len(result.variants)} variants × {run.replications} "
+        title=f"{result.scenario.name} — {len(result.variants)} variants × "
+        f"{replications or run.replications} "
         f"replication(s), seed {run.seed}, ranked by {kpi} ({order} first)",
         title_justify="left",
     )
@@ -386,6 +406,8 @@ def print_sweep(console: Console, result: SweepResult, folder: Path | None) -> N
     sentence = _sentence(result)
     if sentence:
         console.print(escape(sentence), highlight=False, soft_wrap=True)
+    if result.precision is not None:
+        console.print(f"precision: {escape(result.precision)}", highlight=False, soft_wrap=True)
     if result.ranking is not None and result.note:
         console.print(f"Not ranked: {escape(result.note)}.", highlight=False, soft_wrap=True)
     experiment = result.experiment[:8]

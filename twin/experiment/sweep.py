@@ -15,6 +15,7 @@ from twin.errors import ScenarioError, TwinError
 from twin.experiment.design import label, setting
 from twin.experiment.executors import Executor, InProcess
 from twin.experiment.jobs import ReplicationJob, ReplicationOutcome, controls_for
+from twin.experiment.precision import PrecisionTarget, first_batch
 from twin.experiment.ranking import Ranking, rank_variants
 from twin.experiment.replications import RunResult, failure_message, gather
 from twin.plant.build import check_plant
@@ -124,6 +125,8 @@ class Sweep:
         on_progress: Callable[[SweepProgress], None] | None = None,
         experiment: str | None = None,
         parallel_from_s: float | None = None,
+        precision: PrecisionTarget | None = None,
+        max_replications: int | None = None,
     ) -> None:
         self.scenario = scenario
         self.store = store
@@ -136,6 +139,11 @@ class Sweep:
         # only if the rest would take at least this long here (starting them costs ~1 s).
         self.parallel_from_s = parallel_from_s
         self.variants: list[VariantResult] = []  # every variant evaluated, in order
+        # Replications until every variant's interval is as narrow as asked (all variants
+        # the same number, so that they stay paired), up to ``max_replications``.
+        self.precision = precision
+        self.max_replications = max_replications
+        self.precision_notes: list[str] = []  # per batch evaluated: how far it came
 
     def scenario_for(self, parameters: dict[str, object]) -> Scenario:
         """The scenario with ``parameters`` set, checked as `twin run` checks one (the plant
@@ -175,15 +183,24 @@ class Sweep:
             for offset, parameters in enumerate(batch)
         ]
         self.variants.extend(variants)
-        # Replications per variant are the scenario's own. A precision target (replications
-        # until a KPI's interval is narrow enough) would run a further batch of replications
-        # for the variants still too wide, here, under the same experiment.
+        # Replications per variant are the scenario's own, or with a precision target a first
+        # batch, then further ones for every variant until the widest interval is narrow
+        # enough: all variants keep the same replications, paired by common random numbers.
         record = self.store is not None and self.record_log
-        jobs = [
-            ReplicationJob(v.scenario, r, self.fidelity, record_log=record, variant=v.index)
-            for v in variants
-            for r in range(v.scenario.run.replications)
-        ]
+        wanted = self.scenario.run.replications
+        if self.precision is not None:
+            wanted = first_batch(wanted, max_replications=self.max_replications)
+
+        def jobs_for(start: int, stop: int) -> list[ReplicationJob]:
+            return [
+                ReplicationJob(v.scenario, r, self.fidelity, record_log=record, variant=v.index)
+                for v in variants
+                if v.status in ("pending", "running")
+                for r in range(start, stop)
+            ]
+
+        jobs = jobs_for(0, wanted)
+        total = len(jobs)
         by_index = {v.index: v for v in variants}
         writers: dict[int, RunWriter] = {}
         done = 0
@@ -205,7 +222,7 @@ class Sweep:
             if self.on_progress is not None:
                 job = outcome.job
                 self.on_progress(
-                    SweepProgress(done, len(jobs), job.variant, job.replication, len(variants))
+                    SweepProgress(done, total, job.variant, job.replication, len(variants))
                 )
 
         def deliver(outcome: ReplicationOutcome) -> None:
@@ -238,7 +255,7 @@ class Sweep:
                     faults=result.faults,
                 )
             variant.replications.append(result)
-            if len(variant.replications) == variant.scenario.run.replications:
+            if self.precision is None and len(variant.replications) == wanted:
                 variant.status = "complete"
                 if writer is not None:
                     writer.complete()
@@ -252,6 +269,20 @@ class Sweep:
                 if (time.perf_counter() - started_s) * len(rest) < self.parallel_from_s:
                     executor = InProcess()
             gather(executor, rest, deliver, arrived)
+            if self.precision is not None:
+                while (stop := self._more_replications(variants, wanted)) > wanted:
+                    for v in variants:
+                        if v.status == "running" and v.index in writers:
+                            writers[v.index].set_replications(stop)
+                    jobs = jobs_for(wanted, stop)
+                    total += len(jobs)
+                    wanted = stop
+                    gather(executor, jobs, deliver, arrived)
+                for v in variants:
+                    if v.status == "running":
+                        v.status = "complete"
+                        if v.index in writers:
+                            writers[v.index].complete()
         except KeyboardInterrupt:
             self._stop(variants, writers, "interrupted by the user", "interrupted")
             complete = sum(v.status == "complete" for v in self.variants)
@@ -260,6 +291,33 @@ class Sweep:
             self._stop(variants, writers, f"{type(exc).__name__}: {exc}", "failed")
             raise
         return variants
+
+    def _more_replications(self, variants: Sequence[VariantResult], have: int) -> int:
+        """How many replications every variant should have: ``have`` when each variant's
+        interval meets the target (or the cap is reached), else what the widest asks for."""
+        target, cap = self.precision, self.max_replications
+        running = [v for v in variants if v.status == "running"]
+        values = {
+            v.index: [r.kpis.get(target.kpi, math.nan) for r in v.replications] for v in running
+        }
+        widest = max(
+            running,
+            key=lambda v: target.half_width(values[v.index]) or math.inf,
+            default=None,
+        )
+        if widest is None:
+            return have
+        if all(target.met(values[v.index]) for v in running) or have >= cap:
+            self.precision_notes.append(
+                f"{target.summary(values[widest.index], max_replications=cap)} — the widest "
+                f"of {len(running)} variants ({widest.label}), every variant run as often"
+            )
+            return have
+        return max(
+            target.replications_needed(values[v.index], max_replications=cap)
+            for v in running
+            if not target.met(values[v.index])
+        )
 
     def _begin(self, variant: VariantResult) -> RunWriter:
         scenario, run = variant.scenario, variant.scenario.run
@@ -270,7 +328,9 @@ class Sweep:
             scenario_sha256=scenario.sha256,
             overrides=list(scenario.overrides),
             seed=run.seed,
-            replications=run.replications,
+            replications=run.replications
+            if self.precision is None
+            else first_batch(run.replications, max_replications=self.max_replications),
             horizon_s=run.horizon_s,
             warmup_s=run.warmup_s,
             record_log=self.record_log,
@@ -306,7 +366,14 @@ class Sweep:
         """Every variant so far, ranked by ``rank_by``."""
         ranking, note = rank(self.variants, rank_by, maximize=maximize)
         return SweepResult(
-            self.id, self.scenario, list(self.variants), rank_by, maximize, ranking, note
+            self.id,
+            self.scenario,
+            list(self.variants),
+            rank_by,
+            maximize,
+            ranking,
+            note,
+            precision=self.precision_notes[-1] if self.precision_notes else None,
         )
 
 
@@ -362,6 +429,9 @@ class SweepResult:
     maximize: bool
     ranking: Ranking | None  # None when nothing could be ranked (``note`` says why)
     note: str | None = None
+    # With a precision target: how narrow the widest variant's interval came, after how many
+    # replications (every variant has as many).
+    precision: str | None = None
 
     @property
     def parameters(self) -> list[str]:
@@ -431,6 +501,7 @@ class SweepResult:
                 "variants": [v.to_json() for v in self.variants],
                 "ranking": ranking,
                 "note": self.note,
+                "precision": self.precision,
             }
         )
 
@@ -451,6 +522,8 @@ def run_sweep(
     maximize: bool = True,
     record_log: bool = True,
     parallel_from_s: float | None = None,
+    precision: PrecisionTarget | None = None,
+    max_replications: int | None = None,
 ) -> SweepResult:
     """Run each of ``variants`` (``{setting: value}``) of ``scenario`` — a loaded scenario
     or a file, with ``settings`` (``--set`` overrides) and the run settings given — as one
@@ -469,6 +542,8 @@ def run_sweep(
         record_log=record_log,
         on_progress=on_progress,
         parallel_from_s=parallel_from_s,
+        precision=precision,
+        max_replications=max_replications,
     )
     sweep.evaluate(variants)
     return sweep.result(rank_by, maximize=maximize)
