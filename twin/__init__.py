@@ -403,6 +403,7 @@ def run_sweep(
     on_progress: Callable[[SweepProgress], None] | None = None,
     precision: str | None = None,
     max_replications: int | None = None,
+    warmup: str | float | None = None,
 ) -> SweepResult:
     """Run variants of ``scenario`` (a loaded scenario or a file) as one experiment and
     rank them by ``rank_by`` (highest first, lowest with ``maximize=False``).
@@ -424,6 +425,8 @@ def run_sweep(
     every variant gets replications until the widest variant's 95 % interval of that KPI
     is within the target, or ``max_replications`` (default 100) have run: all variants the
     same number, so that they stay paired. ``result.precision`` says how far it came.
+    ``warmup`` sets every variant's warm-up (``"30min"``), or with ``"auto"`` finds it by
+    MSER-5 on a pilot replication of the scenario as given (``result.warmup``).
     """
     from twin.errors import TwinError
     from twin.experiment.design import check_against, parse_vary
@@ -432,20 +435,23 @@ def run_sweep(
     from twin.experiment.sweep import check_kpi
     from twin.experiment.sweep import run_sweep as run_variants
     from twin.record import RunStore
-    from twin.scenario import Scenario
 
-    given = (("replications", replications), ("seed", seed), ("horizon", horizon))
-    extra = [*settings, *(f"run.{name}={value}" for name, value in given if value is not None)]
-    if not isinstance(scenario, Scenario):
-        base = load(scenario, set=extra)
-    elif extra:
-        base = loads(scenario.text, source=scenario.source, set=[*scenario.overrides, *extra])
-    else:
-        base = scenario
+    base, _ = _with_run_settings(
+        scenario,
+        settings,
+        None if warmup == "auto" else warmup,
+        fidelity,
+        replications=replications,
+        seed=seed,
+        horizon=horizon,
+    )
     parameters = [parse_vary(spec) for spec in ([vary] if isinstance(vary, str) else vary)]
     variants = variants_of(parameters, design, samples, seed=base.run.seed)
     check_against(base, parameters)
     check_kpi(base, rank_by)
+    found = None
+    if warmup == "auto":  # after every check: the pilot takes a replication's time
+        base, found = _with_run_settings(base, (), warmup, fidelity)
     target, cap = None, None
     if precision is not None:
         from twin.experiment.adaptive import max_replications_for, precision_target
@@ -474,6 +480,7 @@ def run_sweep(
             parallel_from_s=POOL_WORTH_S if workers is None and cluster is None else None,
             precision=target,
             max_replications=cap,
+            warmup=found,
         )
     finally:
         executor.close()
@@ -498,6 +505,7 @@ def sweep(
     on_progress: Callable[[SweepProgress], None] | None = None,
     precision: str | None = None,
     max_replications: int | None = None,
+    warmup: str | float | None = None,
 ):
     """``twin.run_sweep(...)``'s table: one row per variant — its parameters, ``run_id``,
     ``status``, ``rank`` (1 = best mean of ``rank_by``) and each headline KPI's mean with
@@ -521,6 +529,7 @@ def sweep(
         on_progress=on_progress,
         precision=precision,
         max_replications=max_replications,
+        warmup=warmup,
     ).table()
 
 
@@ -543,6 +552,7 @@ def optimize(
     workers: int | None = None,
     cluster: str | None = None,
     on_trial: Callable[[Trial], None] | None = None,
+    warmup: str | float | None = None,
 ) -> OptimizationResult:
     """Search the ``vary`` specs (as for :func:`run_sweep`) for the variant with the best
     mean of ``maximize`` or ``minimize`` — a KPI, or ``"total_buffer"`` (every buffer's
@@ -553,8 +563,8 @@ def optimize(
     call gives the same search. Every variant runs on that seed (common random numbers) and
     is recorded as a run of one experiment (``result.experiment``); a variant proposed again
     is not run again. ``result.best`` lists the feasible variants best first,
-    ``result.trials`` every proposal. Bad input raises ``ScenarioError`` or ``TwinError``
-    before anything runs.
+    ``result.trials`` every proposal. ``warmup`` is as for :func:`run_sweep`. Bad input
+    raises ``ScenarioError`` or ``TwinError`` before anything runs.
     """
     from twin.errors import TwinError
     from twin.experiment.design import check_against, parse_vary
@@ -563,23 +573,28 @@ def optimize(
     from twin.experiment.optimize import optimize as search
     from twin.experiment.sweep import Sweep
     from twin.record import RunStore
-    from twin.scenario import Scenario
 
     if (maximize is None) == (minimize is None):
         raise TwinError("give one of maximize= or minimize=: the KPI (or total_buffer) to optimise")
     goal = Goal(maximize if maximize is not None else minimize, maximize is not None)
-    given = (("replications", replications), ("seed", seed), ("horizon", horizon))
-    extra = [*settings, *(f"run.{name}={value}" for name, value in given if value is not None)]
-    if not isinstance(scenario, Scenario):
-        base = load(scenario, set=extra)
-    elif extra:
-        base = loads(scenario.text, source=scenario.source, set=[*scenario.overrides, *extra])
-    else:
-        base = scenario
+    base, _ = _with_run_settings(
+        scenario,
+        settings,
+        None if warmup == "auto" else warmup,
+        fidelity,
+        replications=replications,
+        seed=seed,
+        horizon=horizon,
+    )
     parameters = [parse_vary(spec) for spec in ([vary] if isinstance(vary, str) else vary)]
     check_against(base, parameters)
     constraints = [Constraint.parse(text) for text in subject_to]
     check_goal(base, goal, constraints)
+    if trials is None and timeout_s is None:
+        raise TwinError("an optimisation needs a budget: give trials= or timeout_s=")
+    found = None
+    if warmup == "auto":  # after every check: the pilot takes a replication's time
+        base, found = _with_run_settings(base, (), warmup, fidelity)
     run_store = None
     if record:
         run_store = store if isinstance(store, RunStore) else RunStore(store)
@@ -604,6 +619,36 @@ def optimize(
             # One proposal per worker at a time: the workers run a batch side by side.
             batch=max(1, executor.workers),
             on_trial=on_trial,
+            warmup=found,
         )
     finally:
         executor.close()
+
+
+def _with_run_settings(
+    scenario: Scenario | str | Path,
+    settings: Sequence[str],
+    warmup: str | float | None,
+    fidelity: str | None,
+    **run: object,
+):
+    """The scenario every variant of an experiment starts from: ``settings`` and the run
+    settings given applied, and the warm-up set — by hand, or with ``"auto"`` found by
+    MSER-5 on a pilot replication (then also returned, else None)."""
+    from twin.experiment.pilot import pilot_warmup, with_warmup
+    from twin.scenario import Scenario
+
+    auto = isinstance(warmup, str) and warmup.strip() == "auto"
+    given = [*run.items(), ("warmup", None if auto else warmup)]
+    extra = [*settings, *(f"run.{name}={value}" for name, value in given if value is not None)]
+    if not isinstance(scenario, Scenario):
+        base = load(scenario, set=extra)
+    elif extra:
+        base = loads(scenario.text, source=scenario.source, set=[*scenario.overrides, *extra])
+    else:
+        base = scenario
+    if not auto:
+        return base, None
+    check(base, fidelity)
+    found = pilot_warmup(base, fidelity=fidelity)
+    return (with_warmup(base, found.warmup_s) if found.steady else base), found

@@ -290,3 +290,24 @@ def test_a_precision_target_adds_replications_to_every_variant_until_the_widest_
     assert [v.kpis["wip"].values for v in fixed.variants] == [
         v.kpis["wip"].values for v in result.variants
     ]
+
+
+def test_an_automatic_warm_up_is_found_once_and_used_by_every_variant(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    result = twin.run_sweep(
+        TWO_MACHINES,
+        "b1.capacity=1..3",
+        horizon="20h",
+        replications=2,
+        warmup="auto",
+        store=store,
+        workers=1,
+    )
+    found = result.warmup
+    assert found is not None and found.steady
+    # The line fills in minutes: far less than the scenario's own 10 h, kept otherwise.
+    assert 0 <= found.warmup_s < 3600 < found.kept_s
+    for variant in result.variants:
+        assert variant.scenario.run.warmup_s == found.warmup_s
+        assert store.get(variant.run_id).warmup_s == found.warmup_s
+    assert result.to_json()["warmup"] == found.describe()

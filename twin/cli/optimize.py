@@ -65,6 +65,14 @@ def optimize(
         list[str] | None,
         typer.Option("--set", help="Override a field for every variant (repeatable)."),
     ] = None,
+    warmup: Annotated[
+        str | None,
+        typer.Option(
+            help="Warm-up of every variant, e.g. 30min, or auto: found by MSER-5 on a pilot "
+            "replication of the scenario as given.",
+            show_default=False,
+        ),
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option(help="Processes to run replications on (default: every core)."),
@@ -120,7 +128,9 @@ def optimize(
     _check_json_path(json_path)
     settings = list(set_ or [])
     flags: dict[str, str] = {}
-    for name, value in (("replications", replications), ("seed", seed), ("horizon", horizon)):
+    auto_warmup = warmup is not None and warmup.strip() == "auto"
+    given = (("replications", replications), ("seed", seed), ("horizon", horizon))
+    for name, value in (*given, ("warmup", None if auto_warmup else warmup)):
         if value is not None:
             settings.append(f"run.{name}={value}")
             flags[settings[-1]] = f"--{name} {value}"
@@ -146,6 +156,7 @@ def optimize(
                 workers=workers,
                 cluster=cluster,
                 on_trial=bar if bar.shown else None,
+                warmup="auto" if auto_warmup else None,
             )
     except ScenarioError as error:
         fail(_placed(error, loaded, flags))
@@ -229,6 +240,10 @@ def best_table(result: OptimizationResult) -> Table:
 
 def print_optimization(console: Console, result: OptimizationResult, folder: Path | None) -> None:
     """The best variants, then what the search cost and where it was recorded."""
+    if result.warmup is not None:
+        style = "bold" if result.warmup.steady else "bold yellow"
+        said = escape(result.warmup.describe())
+        console.print(f"[{style}]warm-up:[/] {said}", highlight=False, soft_wrap=True)
     ran = len(result.variants)
     repeated = len(result.trials) - ran
     proposals = "proposal" if repeated == 1 else "proposals"

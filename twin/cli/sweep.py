@@ -56,6 +56,14 @@ def sweep(
         list[str] | None,
         typer.Option("--set", help="Override a field for every variant (repeatable)."),
     ] = None,
+    warmup: Annotated[
+        str | None,
+        typer.Option(
+            help="Warm-up of every variant, e.g. 30min, or auto: found by MSER-5 on a pilot "
+            "replication of the scenario as given.",
+            show_default=False,
+        ),
+    ] = None,
     precision: Annotated[
         str | None,
         typer.Option(
@@ -109,7 +117,13 @@ def sweep(
             vary,
             design=design,
             samples=samples,
-            run_settings={"replications": replications, "seed": seed, "horizon": horizon},
+            run_settings={
+                "replications": replications,
+                "seed": seed,
+                "horizon": horizon,
+                "warmup": None if warmup is None or warmup.strip() == "auto" else warmup,
+            },
+            auto_warmup=warmup is not None and warmup.strip() == "auto",
             settings=list(set_ or []),
             rank_by=rank_by,
             maximize=not minimize,
@@ -131,6 +145,7 @@ def _sweep(
     design: str,
     samples: int | None,
     run_settings: dict,
+    auto_warmup: bool,
     settings: list[str],
     rank_by: str,
     maximize: bool,
@@ -153,8 +168,7 @@ def _sweep(
     _check_json_path(json_path)
     _check_chart_path(chart)
     flags: dict[str, str] = {}
-    # Run settings for every variant; --precision and --warmup, as `twin run` takes them,
-    # would join these (and go on to twin.run_sweep) once sweeps support them.
+    # Run settings for every variant, placed in errors like the flags that gave them.
     for name, value in run_settings.items():
         if value is not None:
             settings.append(f"run.{name}={value}")
@@ -182,6 +196,7 @@ def _sweep(
                 on_progress=bar if shown else None,
                 **execution,
                 **precision,
+                warmup="auto" if auto_warmup else None,
             )
     except ScenarioError as error:
         fail(_placed(error, loaded, flags))
@@ -406,6 +421,10 @@ def print_sweep(console: Console, result: SweepResult, folder: Path | None) -> N
     sentence = _sentence(result)
     if sentence:
         console.print(escape(sentence), highlight=False, soft_wrap=True)
+    if result.warmup is not None:
+        style = "bold" if result.warmup.steady else "bold yellow"
+        said = escape(result.warmup.describe())
+        console.print(f"[{style}]warm-up:[/] {said}", highlight=False, soft_wrap=True)
     if result.precision is not None:
         console.print(f"precision: {escape(result.precision)}", highlight=False, soft_wrap=True)
     if result.ranking is not None and result.note:

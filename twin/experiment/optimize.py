@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from twin.errors import TwinError
 from twin.experiment.design import Parameter
+from twin.experiment.pilot import PilotWarmup
 from twin.experiment.sweep import Sweep, VariantResult, check_kpi
 from twin.scenario import Scenario
 from twin.stats import Estimate
@@ -95,6 +96,7 @@ class OptimizationResult:
     constraints: list[Constraint]
     trials: list[Trial] = field(default_factory=list)
     elapsed_s: float = 0.0
+    warmup: PilotWarmup | None = None  # found by a pilot, with ``warmup="auto"``
 
     @property
     def variants(self) -> list[VariantResult]:
@@ -118,6 +120,8 @@ class OptimizationResult:
             "experiment": self.experiment,
             "goal": {"name": self.goal.name, "maximize": self.goal.maximize},
             "constraints": [str(c) for c in self.constraints],
+            "warmup_s": self.scenario.run.warmup_s,
+            "warmup": None if self.warmup is None else self.warmup.describe(),
             "best": [self._trial_json(t) for t in self.best],
             "trials": [self._trial_json(t) for t in self.trials],
         }
@@ -168,6 +172,7 @@ def optimize(
     seed: int = 0,
     batch: int = 1,
     on_trial: Callable[[Trial], None] | None = None,
+    warmup: PilotWarmup | None = None,
 ) -> OptimizationResult:
     """Let Optuna's TPE sampler (seeded: the same proposals every time) search the
     ``parameters`` for the best ``goal`` that meets every constraint, within ``trials``
@@ -195,7 +200,9 @@ def optimize(
         study = optuna.create_study(
             direction="maximize" if goal.maximize else "minimize", sampler=sampler
         )
-        result = OptimizationResult(sweep.id, sweep.scenario, goal, list(constraints))
+        result = OptimizationResult(
+            sweep.id, sweep.scenario, goal, list(constraints), warmup=warmup
+        )
         run_before: dict[str, VariantResult] = {}
         space = _space_size(parameters)
         repeats_in_a_row = 0

@@ -25,6 +25,7 @@ from twin.record.summary import HEADLINE_KPIS
 from twin.scenario import Scenario, load_scenario, parse_scenario
 
 if TYPE_CHECKING:
+    from twin.experiment.pilot import PilotWarmup
     from twin.line import ReplicationResult
     from twin.record import RunStore
     from twin.record.store import RunWriter
@@ -432,6 +433,8 @@ class SweepResult:
     # With a precision target: how narrow the widest variant's interval came, after how many
     # replications (every variant has as many).
     precision: str | None = None
+    # With ``warmup="auto"``: the warm-up a pilot found, which every variant used.
+    warmup: PilotWarmup | None = None
 
     @property
     def parameters(self) -> list[str]:
@@ -502,6 +505,7 @@ class SweepResult:
                 "ranking": ranking,
                 "note": self.note,
                 "precision": self.precision,
+                "warmup": None if self.warmup is None else self.warmup.describe(),
             }
         )
 
@@ -524,6 +528,7 @@ def run_sweep(
     parallel_from_s: float | None = None,
     precision: PrecisionTarget | None = None,
     max_replications: int | None = None,
+    warmup: PilotWarmup | None = None,
 ) -> SweepResult:
     """Run each of ``variants`` (``{setting: value}``) of ``scenario`` — a loaded scenario
     or a file, with ``settings`` (``--set`` overrides) and the run settings given — as one
@@ -546,7 +551,9 @@ def run_sweep(
         max_replications=max_replications,
     )
     sweep.evaluate(variants)
-    return sweep.result(rank_by, maximize=maximize)
+    result = sweep.result(rank_by, maximize=maximize)
+    result.warmup = warmup
+    return result
 
 
 def _base(scenario: Scenario | str | Path, settings: Sequence[str], **run: object) -> Scenario:
