@@ -135,8 +135,9 @@ def test_the_json_holds_each_variant_with_the_kpis_twin_run_would_give(session):
 
     assert list(document) == [
         "experiment", "scenario", "seed", "replications", "horizon_s", "warmup_s", "variants",
-        "ranking", "note",
+        "ranking", "note", "precision", "warmup",
     ]  # fmt: skip
+    assert (document["precision"], document["warmup"]) == (None, None)
     assert all(
         list(v) == ["parameters", "run_id", "status", "kpis", "error"] for v in document["variants"]
     )
