@@ -5,6 +5,7 @@ recorded as runs of the experiment, and a failing variant fails alone."""
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -218,7 +219,9 @@ def test_twin_sweep_returns_a_table_of_the_variants_drawn_by_a_latin_hypercube()
         workers=1,
     )
 
-    rows = table.to_dict("records") if hasattr(table, "to_dict") else table
+    # pandas is installed with the tests: the table is a DataFrame (a list of rows without).
+    assert type(table).__name__ == "DataFrame" and len(table) == 3
+    rows = table.to_dict("records")
     drawn = latin_hypercube(
         [parse_vary("m1.process.exponential=40s..60s"), parse_vary("b1.capacity=0..9")], 3, 42
     )
@@ -311,3 +314,19 @@ def test_an_automatic_warm_up_is_found_once_and_used_by_every_variant(tmp_path):
         assert variant.scenario.run.warmup_s == found.warmup_s
         assert store.get(variant.run_id).warmup_s == found.warmup_s
     assert result.to_json()["warmup"] == found.describe()
+
+
+def test_without_pandas_the_table_is_a_list_of_rows(monkeypatch):
+    result = twin.run_sweep(
+        TWO_MACHINES,
+        "b1.capacity=1,2",
+        replications=2,
+        horizon="1h",
+        settings=SHORT,
+        record=False,
+        workers=1,
+    )
+    frame = result.table()
+    monkeypatch.setitem(sys.modules, "pandas", None)  # as if it were not installed
+    rows = result.table()
+    assert isinstance(rows, list) and rows == frame.to_dict("records")
