@@ -9,13 +9,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from twin.cli.common import StoreOption, console_for, fail, write_json
 from twin.cli.sweep import HELP_VARY, _plus_minus
 from twin.errors import ScenarioError, TwinError
-from twin.record.store import default_folder
 from twin.units import format_duration, parse_duration_s
 
 if TYPE_CHECKING:
@@ -136,6 +134,7 @@ def optimize(
             flags[settings[-1]] = f"--{name} {value}"
     loaded = _load(scenario, settings, flags)
     import twin
+    from twin.record.store import default_folder
 
     folder = None if no_record else (store or default_folder())
     to_stdout = json_path is not None and str(json_path) == "-"
@@ -177,6 +176,8 @@ class TrialBar:
     """A bar on stderr over the optimiser's trials; gone when it ends."""
 
     def __init__(self, name: str, trials: int | None, console: Console) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
         self._bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

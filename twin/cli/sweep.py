@@ -12,15 +12,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from twin.cli.common import StoreOption, console_for, fail, write_json
 from twin.errors import ScenarioError, TwinError
-from twin.record.store import default_folder
-from twin.record.summary import number
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from twin.experiment.sweep import SweepProgress, SweepResult
 
 DESIGNS = ("grid", "lhs")
@@ -177,6 +176,8 @@ def _sweep(
     import twin
 
     # The façade opens the store once every input is checked: bad input leaves none behind.
+    from twin.record.store import default_folder
+
     folder = None if no_record else (store or default_folder())
     to_stdout = json_path is not None and str(json_path) == "-"
     console = console_for(stderr=to_stdout)
@@ -261,6 +262,9 @@ class SweepBar:
 
     def __init__(self, name: str, console: Console) -> None:
         self.name = name
+        # Imported here, as the run store is: `twin --help` stays quick.
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
         self._bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -328,6 +332,8 @@ def _digits(half_width: float | None) -> int | None:
 
 
 def _fixed(value: float, decimals: int | None) -> str:
+    from twin.record.summary import number
+
     text = number(value) if decimals is None else f"{value:.{decimals}f}"
     return text.replace("-", "−") if float(text.replace(",", "")) != 0 else text.lstrip("-")
 
@@ -336,6 +342,8 @@ def _plus_minus(estimate) -> str:
     """``68.8 ± 7.0``: the mean to the digits its 95 % half width deserves."""
     if estimate is None or not math.isfinite(estimate.mean):
         return "—"
+    from twin.record.summary import number
+
     decimals = _digits(estimate.half_width)
     if decimals is None:
         return number(estimate.mean)
