@@ -275,7 +275,13 @@ def test_ctrl_c_keeps_the_variants_that_ended_and_stores_the_rest_as_interrupted
         f"complete, {len(interrupted)} run(s) stored as interrupted (twin runs list)"
     )
     assert complete and interrupted and len(complete) + len(interrupted) == len(runs) < 10
-    assert {run.error for run in interrupted} == {"interrupted by the user"}
+    # A run whose start the Ctrl-C cut short is found interrupted by the store itself.
+    errors = {run.error for run in interrupted}
+    assert "interrupted by the user" in errors
+    assert errors <= {
+        "interrupted by the user",
+        "the process writing this run stopped before it ended",
+    }
 
 
 def test_a_sweep_on_a_terminal_shows_a_bar_over_every_replication_of_every_variant(tmp_path):
