@@ -36,12 +36,16 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && apt-get install -y -qq chromium
 
+# Test files run side by side on one worker process per core (a file's tests stay together,
+# so that its module fixtures are made once).
+PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile
+
 test: lint $(CHROMIUM)
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 # The fast tests only (no physics runs, whole scenarios or subprocesses): for every small change.
 check: lint
-	$(BIN)/python -m pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 bench: $(STAMP_APP)
 	$(BIN)/python benchmarks/line_engine.py
