@@ -486,51 +486,13 @@ def run_sweep(
         executor.close()
 
 
-def sweep(
-    scenario: Scenario | str | Path,
-    vary: str | Sequence[str],
-    *,
-    design: str = "grid",
-    samples: int | None = None,
-    replications: int | None = None,
-    seed: int | None = None,
-    horizon: str | float | None = None,
-    settings: Sequence[str] = (),
-    store: RunStore | str | Path | None = None,
-    record: bool = True,
-    workers: int | None = None,
-    cluster: str | None = None,
-    rank_by: str = "throughput_per_hour",
-    maximize: bool = True,
-    on_progress: Callable[[SweepProgress], None] | None = None,
-    precision: str | None = None,
-    max_replications: int | None = None,
-    warmup: str | float | None = None,
-):
-    """``twin.run_sweep(...)``'s table: one row per variant — its parameters, ``run_id``,
-    ``status``, ``rank`` (1 = best mean of ``rank_by``) and each headline KPI's mean with
-    the bounds of its 95 % interval (``throughput_per_hour_low``, ``..._high``). A pandas
-    DataFrame when pandas is installed, else a list of dicts."""
-    return run_sweep(
-        scenario,
-        vary,
-        design=design,
-        samples=samples,
-        replications=replications,
-        seed=seed,
-        horizon=horizon,
-        settings=settings,
-        store=store,
-        record=record,
-        workers=workers,
-        cluster=cluster,
-        rank_by=rank_by,
-        maximize=maximize,
-        on_progress=on_progress,
-        precision=precision,
-        max_replications=max_replications,
-        warmup=warmup,
-    ).table()
+def sweep(scenario: Scenario | str | Path, vary: str | Sequence[str], **options):
+    """``twin.run_sweep(scenario, vary, **options)``'s table (it takes the same options): one
+    row per variant — its parameters, ``run_id``, ``status``, ``rank`` (1 = best mean of
+    ``rank_by``) and each headline KPI's mean with the bounds of its 95 % interval
+    (``throughput_per_hour_low``, ``..._high``). A pandas DataFrame when pandas is
+    installed, else a list of dicts."""
+    return run_sweep(scenario, vary, **options).table()
 
 
 def optimize(

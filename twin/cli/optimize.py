@@ -12,7 +12,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from twin.cli.common import StoreOption, console_for, fail, write_json
-from twin.cli.sweep import HELP_VARY, _plus_minus
+from twin.cli.experiment_options import (
+    ClusterOption,
+    HorizonOption,
+    NoRecordOption,
+    ReplicationsOption,
+    ScenarioArgument,
+    SetOption,
+    VaryOption,
+    WarmupOption,
+    WorkersOption,
+    is_auto,
+)
+from twin.cli.sweep import _plus_minus
 from twin.errors import ScenarioError, TwinError
 from twin.units import format_duration, parse_duration_s
 
@@ -27,8 +39,8 @@ HELP_GOAL = "a KPI (throughput_per_hour, lead_time_s, wip, m1.utilisation, ...)"
 
 
 def optimize(
-    scenario: Annotated[Path, typer.Argument(help="Scenario file (.yaml).")],
-    vary: Annotated[list[str], typer.Option("--vary", help=HELP_VARY)],
+    scenario: ScenarioArgument,
+    vary: VaryOption,
     maximize: Annotated[str | None, typer.Option(help=f"Maximise the mean of {HELP_GOAL}.")] = None,
     minimize: Annotated[
         str | None,
@@ -51,34 +63,16 @@ def optimize(
     timeout: Annotated[
         str | None, typer.Option(help="Time the optimiser may take, e.g. 10min (a budget in time).")
     ] = None,
-    replications: Annotated[int | None, typer.Option(help="Replications of every variant.")] = None,
+    replications: ReplicationsOption = None,
     seed: Annotated[
         int | None,
         typer.Option(help="Seed of the runs (the same for every variant) and of the optimiser."),
     ] = None,
-    horizon: Annotated[
-        str | None, typer.Option(help="Simulated time per replication, e.g. 8h.")
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a field for every variant (repeatable)."),
-    ] = None,
-    warmup: Annotated[
-        str | None,
-        typer.Option(
-            help="Warm-up of every variant, e.g. 30min, or auto: found by MSER-5 on a pilot "
-            "replication of the scenario as given.",
-            show_default=False,
-        ),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(help="Processes to run replications on (default: every core)."),
-    ] = None,
-    cluster: Annotated[
-        str | None,
-        typer.Option(help="Run on a Dask cluster: local, or a scheduler such as tcp://host:8786."),
-    ] = None,
+    horizon: HorizonOption = None,
+    set_: SetOption = None,
+    warmup: WarmupOption = None,
+    workers: WorkersOption = None,
+    cluster: ClusterOption = None,
     json_path: Annotated[
         Path | None,
         typer.Option(
@@ -86,12 +80,7 @@ def optimize(
         ),
     ] = None,
     store: StoreOption = None,
-    no_record: Annotated[
-        bool,
-        typer.Option(
-            "--no-record", help="Do not record the variants in the run store.", metavar=""
-        ),
-    ] = False,
+    no_record: NoRecordOption = False,
 ) -> None:
     """Search the varied settings for the best variant that meets every constraint.
 
@@ -126,7 +115,7 @@ def optimize(
     _check_json_path(json_path)
     settings = list(set_ or [])
     flags: dict[str, str] = {}
-    auto_warmup = warmup is not None and warmup.strip() == "auto"
+    auto_warmup = is_auto(warmup)
     given = (("replications", replications), ("seed", seed), ("horizon", horizon))
     for name, value in (*given, ("warmup", None if auto_warmup else warmup)):
         if value is not None:

@@ -15,6 +15,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from twin.cli.common import StoreOption, console_for, fail, write_json
+from twin.cli.experiment_options import (
+    ClusterOption,
+    HorizonOption,
+    NoRecordOption,
+    ReplicationsOption,
+    ScenarioArgument,
+    SeedOption,
+    SetOption,
+    VaryOption,
+    WarmupOption,
+    WorkersOption,
+    is_auto,
+)
 from twin.errors import ScenarioError, TwinError
 
 if TYPE_CHECKING:
@@ -29,40 +42,21 @@ UPDATE_EVERY_S = 0.1
 # Exit status of a sweep in which some replication failed (the other variants are stored).
 SOME_FAILED = 1
 
-HELP_VARY = (
-    "A setting to vary: b1.capacity=0..10 (whole numbers), b1.capacity=0..10:2 (a step), "
-    "m2.capacity=1,2 (a list), m1.process.exponential=40s..60s (a range, for --design lhs). "
-    "Repeatable."
-)
 HELP_DESIGN = "grid: every combination of the values; lhs: a Latin hypercube of --samples variants."
 
 
 def sweep(
-    scenario: Annotated[Path, typer.Argument(help="Scenario file (.yaml).")],
-    vary: Annotated[list[str], typer.Option("--vary", help=HELP_VARY)],
+    scenario: ScenarioArgument,
+    vary: VaryOption,
     design: Annotated[str, typer.Option(help=HELP_DESIGN, metavar="[grid|lhs]")] = "grid",
     samples: Annotated[
         int | None, typer.Option(help="Variants a Latin hypercube draws (--design lhs).")
     ] = None,
-    replications: Annotated[int | None, typer.Option(help="Replications of every variant.")] = None,
-    seed: Annotated[
-        int | None, typer.Option(help="Seed of all random streams, the same for every variant.")
-    ] = None,
-    horizon: Annotated[
-        str | None, typer.Option(help="Simulated time per replication, e.g. 8h.")
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a field for every variant (repeatable)."),
-    ] = None,
-    warmup: Annotated[
-        str | None,
-        typer.Option(
-            help="Warm-up of every variant, e.g. 30min, or auto: found by MSER-5 on a pilot "
-            "replication of the scenario as given.",
-            show_default=False,
-        ),
-    ] = None,
+    replications: ReplicationsOption = None,
+    seed: SeedOption = None,
+    horizon: HorizonOption = None,
+    set_: SetOption = None,
+    warmup: WarmupOption = None,
     precision: Annotated[
         str | None,
         typer.Option(
@@ -80,14 +74,8 @@ def sweep(
     minimize: Annotated[
         bool, typer.Option("--minimize", help="Rank the lowest mean first.", metavar="")
     ] = False,
-    workers: Annotated[
-        int | None,
-        typer.Option(help="Processes to run replications on (default: every core)."),
-    ] = None,
-    cluster: Annotated[
-        str | None,
-        typer.Option(help="Run on a Dask cluster: local, or a scheduler such as tcp://host:8786."),
-    ] = None,
+    workers: WorkersOption = None,
+    cluster: ClusterOption = None,
     json_path: Annotated[
         Path | None,
         typer.Option("--json", help="Write the variants and their KPIs as JSON (- for stdout)."),
@@ -97,12 +85,7 @@ def sweep(
         typer.Option(help="Write a chart of the KPIs over the parameters as an HTML file."),
     ] = None,
     store: StoreOption = None,
-    no_record: Annotated[
-        bool,
-        typer.Option(
-            "--no-record", help="Do not record the variants in the run store.", metavar=""
-        ),
-    ] = False,
+    no_record: NoRecordOption = False,
 ) -> None:
     """Run variants of a scenario as one experiment and rank them by a KPI.
 
@@ -120,9 +103,9 @@ def sweep(
                 "replications": replications,
                 "seed": seed,
                 "horizon": horizon,
-                "warmup": None if warmup is None or warmup.strip() == "auto" else warmup,
+                "warmup": None if is_auto(warmup) else warmup,
             },
-            auto_warmup=warmup is not None and warmup.strip() == "auto",
+            auto_warmup=is_auto(warmup),
             settings=list(set_ or []),
             rank_by=rank_by,
             maximize=not minimize,
