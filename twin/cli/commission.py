@@ -39,11 +39,20 @@ HELP_MUTATE = (
 HELP_MUTANTS = f"How many mutants --mutate tries, a seeded sample (default {DEFAULT_MUTANTS})."
 HELP_SERVE = (
     "Commission a controller outside twin: serve each case in real time, one after another, "
-    "on modbus[:[HOST:]PORT] (default 127.0.0.1:5020) or opcua[:URL], as `twin plant` does."
+    "on modbus[:[HOST:]PORT] (default 127.0.0.1:5020) or opcua[:URL] (default "
+    "opc.tcp://127.0.0.1:4840), as `twin plant` does."
 )
 HELP_SPEED = "With --serve: times real time (5 runs five times faster)."
 HELP_ALLOW = "With --serve modbus: addresses or networks that may connect (default: loopback)."
 HELP_WATCHDOG = "With --serve: make every actuator safe when the controller is silent this long."
+HELP_OPCUA_SECURITY = (
+    "With --serve opcua: sign-and-encrypt offers only Basic256Sha256 with a certificate kept in "
+    "the store, as `twin plant` does (with --opcua-users)."
+)
+HELP_OPCUA_USERS = (
+    "With --serve opcua: file of OPC UA users (`twin plant --opcua-users FILE --add-user NAME`); "
+    "a login is then required."
+)
 HELP_UI_URL = (
     "Address of a running `twin ui` (e.g. http://127.0.0.1:8050): the --report links each "
     "case's run to its replay page there."
@@ -71,6 +80,10 @@ def commission(
     speed: Annotated[float, typer.Option(help=HELP_SPEED)] = 1.0,
     watchdog: Annotated[str | None, typer.Option(help=HELP_WATCHDOG, metavar="TIME")] = None,
     modbus_allow: Annotated[str | None, typer.Option(help=HELP_ALLOW, metavar="LIST")] = None,
+    opcua_security: Annotated[
+        str | None, typer.Option(help=HELP_OPCUA_SECURITY, metavar="MODE")
+    ] = None,
+    opcua_users: Annotated[Path | None, typer.Option(help=HELP_OPCUA_USERS)] = None,
     store: StoreOption = None,
 ) -> None:
     """Run every case of a scenario (in parallel), each recorded in the run store, and judge
@@ -91,6 +104,7 @@ def commission(
     ui_url = _check_ui_url(ui_url, report)
     served = _check_served(serve, speed, watchdog, program, coverage, mutate, workers)
     allow = _allow(modbus_allow, served)
+    security = _opcua_security(opcua_security, opcua_users, served)
     try:
         # A fault is the setting faults+={...}, as with `twin run --fault`: in every case.
         settings = [*(set_ or []), *(FAULT_SETTING + text for text in fault or [])]
@@ -104,6 +118,14 @@ def commission(
                 "with scenarios whose control section has plc: FILE.st"
             )
         )
+    link = None
+    if served is not None:  # refused before the store is made (its folder keeps the certificate)
+        from twin.record import default_folder
+
+        try:  # e.g. OPC UA in plain beyond loopback: refused as `twin plant` refuses it
+            link = _link(served, allow, security, opcua_users, loaded, store or default_folder())
+        except TwinError as error:
+            fail(error)
     run_store = open_store(store)
     folder = run_store.folder
     run_store.close()
@@ -118,8 +140,7 @@ def commission(
         console.print(f"case {escape(result.case)}: {escape(said)}{run}", highlight=False)
 
     try:
-        if served is not None:
-            link = _link(served, allow, loaded, folder)
+        if link is not None:
             result = _serve(twin, loaded, served, link, list(case or []), folder, console, told)
         else:
             with console.status(f"{loaded.name}: running the cases..."):
@@ -276,8 +297,9 @@ def _serve(twin, loaded, served, link, cases, folder, console, told):
         raise typer.Exit(INTERRUPTED) from None
 
 
-def _link(served, allow: tuple[str, ...], loaded, folder: Path):
-    """The server link the external controller talks to (unstarted: binding says its errors)."""
+def _link(served, allow: tuple[str, ...], security: str, users: Path | None, loaded, folder):
+    """The server link the external controller talks to (unstarted: binding says its errors);
+    its OPC UA certificate kept in the store's ``folder``."""
     kind, address, _, _ = served
     if loaded.tags is None or loaded.control is None:
         fail(
@@ -290,7 +312,10 @@ def _link(served, allow: tuple[str, ...], loaded, folder: Path):
     if kind == "opcua":
         from twin.control.opcua import OpcuaServerLink
 
-        return OpcuaServerLink(list(loaded.tags), address, certificate_folder=folder / "opcua")
+        return OpcuaServerLink(
+            list(loaded.tags), address, security=security, users_file=users,
+            certificate_folder=folder / "opcua",
+        )  # fmt: skip
     from twin.control.io_map import IOMap
     from twin.control.modbus import ModbusServerLink
 
@@ -319,6 +344,16 @@ def _allow(text: str | None, served) -> tuple[str, ...]:
                 )
             )
     return entries
+
+
+def _opcua_security(security: str | None, users: Path | None, served) -> str:
+    """The OPC UA server's security mode ("none" unless asked); refused without --serve opcua."""
+    for given, flag in ((security, "--opcua-security"), (users, "--opcua-users")):
+        if given is not None and (served is None or served[0] != "opcua"):
+            fail(TwinError(f"{flag} secures the server of --serve opcua; add --serve opcua"))
+    if security not in (None, "none", "sign-and-encrypt"):
+        fail(TwinError(f"--opcua-security {security} is not offered; use sign-and-encrypt"))
+    return security or "none"
 
 
 def _check_served(serve, speed, watchdog, program, coverage, mutate, workers):
