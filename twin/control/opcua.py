@@ -302,9 +302,10 @@ class _Ledger:
             events, self._events = self._events, []
         return events
 
-    def set_actuator(self, tag: Tag, value: Value) -> None:
+    def set_actuators(self, values: dict[str, Value]) -> None:
+        """The actuators one write request set, all at once: a scan sees all or none."""
         with self._lock:
-            self._actuators[tag.name] = value
+            self._actuators.update(values)
 
     def actuator_values(self) -> dict[str, Value]:
         with self._lock:
@@ -398,12 +399,15 @@ class _Session(InternalSession):
                 )
         if passed:
             subset = ua.WriteParameters(NodesToWrite=[params.NodesToWrite[p] for p in passed])
+            written: dict[str, Value] = {}
             for position, status in zip(passed, await super().write(subset), strict=True):
                 results[position] = status
                 item = params.NodesToWrite[position]
                 tag = self.ledger.tags_by_node.get(item.NodeId)
                 if tag is not None and status.is_good() and not tag.is_sensor:
-                    self.ledger.set_actuator(tag, item.Value.Value.Value)
+                    written[tag.name] = item.Value.Value.Value
+            if written:
+                self.ledger.set_actuators(written)
         return results
 
 
