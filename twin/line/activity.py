@@ -93,7 +93,7 @@ class ActivityLog:
         owner, times, full = owner[last_of_instant], times[last_of_instant], full[last_of_instant]
         was_full = (before == places)[last_of_instant]
         first = np.concatenate(([True], owner[1:] != owner[:-1]))
-        full_before = np.where(first, was_full, np.roll(full, 1))
+        full_before = np.where(first, was_full, _previous(full))
         switched = full != full_before
         owner, times, starts = owner[switched], times[switched], full[switched]
         if not len(owner):
@@ -101,7 +101,7 @@ class ActivityLog:
         # An end closes the period begun by the start before it (of the same owner), or the
         # one going on since an earlier batch.
         first = np.concatenate(([True], owner[1:] != owner[:-1]))
-        began = np.where(first, self._open_s[owner], np.roll(times, 1))
+        began = np.where(first, self._open_s[owner], _previous(times))
         ends = ~starts
         period_owner, period_start, period_end = owner[ends], began[ends], times[ends]
         real = period_end > period_start
@@ -123,6 +123,13 @@ class ActivityLog:
         self.stream.add(owner, self._open_s[owner], np.full(len(owner), end_s), end_s)
         self._open_s[going_on] = math.nan
         return self.stream.finish(start_s, end_s)
+
+
+def _previous(values: np.ndarray) -> np.ndarray:
+    """Each value's predecessor; the first has none and stands for itself (the caller masks
+    it). Not ``np.roll``: its calls leave 1-tuples to CPython's free list, which then grows
+    with the length of a run up to its cap (2,000 tuples, 96 kB, kept for good)."""
+    return np.concatenate((values[:1], values[:-1]))
 
 
 def _no_periods() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
