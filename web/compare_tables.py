@@ -66,6 +66,21 @@ def replay_href(run: RunInfo) -> str:
     return f"/replay/{run.id}"
 
 
+def experiment_href(experiment: str) -> str:
+    """The comparison of every run of an experiment."""
+    return f"/compare?experiment={experiment[:8]}"
+
+
+def parameters_label(run: RunInfo) -> str:
+    """The settings an experiment gave this run, as `--set` would write them
+    (``b1.capacity=3 m1.process.exponential=45s``; ``elements.`` left off); empty for a
+    run of no experiment."""
+    return " ".join(
+        f"{name.removeprefix('elements.')}={parameter_text(value)}"
+        for name, value in (run.parameters or {}).items()
+    )
+
+
 def shown_kpis(rows: list[KpiRow], every: bool = False) -> list[KpiRow]:
     """The headline KPIs and utilisations (as `twin runs compare` shows), or ``every`` one."""
     return [

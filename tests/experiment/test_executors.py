@@ -3,10 +3,13 @@ results and the same recorded log, bit for bit; a worker that dies costs only ti
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
+import time
 
 import pytest
+from held_jobs import held_until_killed
 
 import twin
 from twin.experiment import run_experiment
@@ -39,22 +42,47 @@ def test_a_local_pool_gives_the_results_and_the_log_of_a_run_in_this_process(tmp
     assert pooled_info.status == "complete"
 
 
+class Holding:
+    """A pool whose workers hold replication 1 the first time it comes, until killed."""
+
+    def __init__(self, pool: LocalPool, gate) -> None:
+        self.pool, self.gate = pool, gate
+        self.workers, self.where = pool.workers, pool.where
+
+    def run(self, fn, jobs):
+        return self.pool.run(functools.partial(held_until_killed, self.gate, 1, fn), jobs)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+@pytest.mark.slow  # two pools of processes started
 def test_a_worker_killed_mid_run_has_its_replications_run_again_with_the_same_numbers(tmp_path):
-    here, _ = _run(tmp_path, InProcess(), "here")
+    here, here_info = _run(tmp_path, InProcess(), "here")
+    gate = tmp_path / "held.pid"
     pool = LocalPool(2)
     killed = []
 
-    def kill_a_worker(result) -> None:
-        if not killed:  # after the first replication: the others are under way or queued
-            pid = next(iter(pool._pool._processes))
+    def kill_the_held_worker(result) -> None:
+        # Replication 0 has ended; replication 1 is surely under way, held by its worker.
+        if not killed:
+            deadline = time.monotonic() + 30.0
+            while not gate.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            pid = int(gate.read_text())
+            assert pid in pool._pool._processes
             os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
+            killed.append((result.replication, pid))
 
     with pool:
-        pooled, info = _run(tmp_path, pool, "pool", on_replication=kill_a_worker)
+        pooled, info = _run(
+            tmp_path, Holding(pool, gate), "pool", on_replication=kill_the_held_worker
+        )
 
-    assert killed and pool.restarts >= 1
+    assert [replication for replication, _ in killed] == [0]
+    assert pool.restarts == 1  # one pool lost, one fresh pool finished the run
     assert _figures(pooled) == _figures(here)
+    assert info.log_sha256 == here_info.log_sha256  # the lost replication's log written once
     assert info.status == "complete"
 
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from twin.errors import TwinError
 
-CONNECT_TIMEOUT_S = 10.0
+# How long a scheduler may take to answer, and to have a worker: a scheduler that is there
+# answers in well under a second, and a wrong address should not keep the user waiting.
+CONNECT_TIMEOUT_S = 5.0
+DEFAULT_PORT = 8786
 # A job whose worker dies is given to another worker this many times before it counts as
 # failed (the scheduler's own allowance for killed workers comes on top).
 JOB_RETRIES = 2
@@ -33,17 +38,22 @@ class DaskCluster:
         logging.getLogger("distributed").setLevel(logging.ERROR)
         if address == "local":
             workers = os.cpu_count() or 1
-            self._cluster = distributed.LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,  # SimPy and the ST scan hold the GIL: processes, not threads
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
+            with warnings.catch_warnings():
+                # Its scheduler's HTTP endpoint moves to another port when 8787 is taken (by
+                # another cluster): nothing the user has to know.
+                warnings.filterwarnings("ignore", "Port 8787 is already in use", UserWarning)
+                self._cluster = distributed.LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,  # SimPy and the ST scan hold the GIL: processes
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
             self.where = f"a local Dask cluster of {workers} workers"
             target: Any = self._cluster
         elif address.startswith(("tcp://", "tls://")):
+            _check_listening(address)
             self.where = address
             target = address
         else:
@@ -58,6 +68,14 @@ class DaskCluster:
             raise TwinError(
                 f"--cluster {address}: no Dask scheduler answered ({error}); start one with "
                 "`dask scheduler` and workers with `dask worker ADDRESS`, or use --cluster local"
+            ) from None
+        try:
+            self._client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+        except TimeoutError:
+            self.close()
+            raise TwinError(
+                f"--cluster {address}: the scheduler has no workers; start some with "
+                f"`dask worker {address} --nthreads 1`, or use --cluster local"
             ) from None
         self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
 
@@ -96,3 +114,27 @@ class DaskCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _check_listening(address: str) -> None:
+    """Refuse at once an address where nothing listens: Dask's client would try again and
+    again until its timeout, and then say only that it timed out."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        host, port = parse_host_port(parse_address(address)[1], DEFAULT_PORT)
+    except ValueError:
+        host, port = "", 0
+    if not host or not 0 < port < 65536:
+        raise TwinError(
+            f"--cluster {address}: give a scheduler's host and port, such as tcp://127.0.0.1:8786"
+        )
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise TwinError(
+            f"--cluster {address}: nothing answers at {host}:{port} ({reason}); start a "
+            f"scheduler there with `dask scheduler --port {port}` and workers with "
+            f"`dask worker {address}`, or use --cluster local"
+        ) from None

@@ -76,8 +76,11 @@ class LocalPool:
         fruitless = 0
         while pending:
             pool = self._started()
-            futures: dict[Future, int] = {pool.submit(fn, job): i for i, job in pending.items()}
+            futures: dict[Future, int] = {}
             try:
+                # A worker that died while the pool sat idle breaks it too: submit says so.
+                for i, job in pending.items():
+                    futures[pool.submit(fn, job)] = i
                 undone = set(futures)
                 while undone:
                     done, undone = wait(undone, return_when=FIRST_COMPLETED)

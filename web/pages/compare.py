@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import urllib.parse
+from dataclasses import replace
 
 from dash import Dash, dcc, html
 from dash.development.base_component import Component
@@ -17,6 +18,7 @@ from web.compare_tables import (
     method_gloss,
     method_sentence,
     parameter_grid,
+    parameters_label,
     run_grid,
     shown_kpis,
 )
@@ -42,6 +44,8 @@ POINTS_HINT = {
 
 
 def layout(context: WebContext, query: dict[str, str]) -> Component:
+    if "experiment" in query:
+        return _experiment(context, query)
     refs = [ref.strip() for ref in query.get("runs", "").split(",") if ref.strip()]
     if not refs:
         return problem(
@@ -60,6 +64,37 @@ def layout(context: WebContext, query: dict[str, str]) -> Component:
         runs = [store.get(ref) for ref in refs]
     except TwinError as error:
         return problem("These runs cannot be compared", str(error))
+    every = query.get("all") == "1"
+    address = {"runs": ",".join(run.short_id for run in runs)}
+    return _comparison(store, runs, f"Compare {len(runs)} runs", address, every)
+
+
+def _experiment(context: WebContext, query: dict[str, str]) -> Component:
+    """Every run of one experiment (a sweep), its first variant the base, each named by the
+    parameters it was given."""
+    ref = query["experiment"].strip()
+    store = context.store()
+    try:
+        runs = store.experiment(ref)
+    except TwinError as error:
+        return problem("This experiment cannot be compared", str(error))
+    short = runs[0].experiment[:8]
+    if len(runs) == 1:
+        return problem(
+            "One run is not a comparison",
+            f"Experiment {short} has one run so far ({runs[0].short_id}); reload when the "
+            "next of its variants has started.",
+        )
+    runs = [replace(run, label=parameters_label(run) or run.label) for run in runs]
+    title = f"Compare {len(runs)} runs of experiment {short}"
+    every = query.get("all") == "1"
+    return _comparison(store, runs, title, {"experiment": short}, every)
+
+
+def _comparison(
+    store: RunStore, runs: list[RunInfo], title: str, address: dict[str, str], every: bool
+) -> Component:
+    """The page for ``runs``, the first the base; ``address`` is what names them in the URL."""
     if not store.kpis(runs[0].id):
         return problem(
             "The first run has no KPIs yet",
@@ -68,14 +103,14 @@ def layout(context: WebContext, query: dict[str, str]) -> Component:
             "Put a run with finished replications first.",
         )
     comparison = compare_runs(store, runs)
-    every = query.get("all") == "1"
-    said = [*_heading(comparison), *_banners(store, runs), *_body(store, comparison, every)]
+    body = _body(store, comparison, address, every)
+    said = [*_heading(comparison, title), *_banners(store, runs), *body]
     return html.Div(said, className="compare")
 
 
-def _heading(comparison: RunComparison) -> list[Component]:
+def _heading(comparison: RunComparison, title: str) -> list[Component]:
     return [
-        html.H1(f"Compare {len(comparison.runs)} runs"),
+        html.H1(title),
         grid(run_grid(comparison.runs, comparison.replications), "compare-runs"),
         html.Div(
             [
@@ -106,14 +141,16 @@ def _banners(store: RunStore, runs: list[RunInfo]) -> list[Component]:
     return said
 
 
-def _body(store: RunStore, comparison: RunComparison, every: bool) -> list[Component]:
+def _body(
+    store: RunStore, comparison: RunComparison, address: dict[str, str], every: bool
+) -> list[Component]:
     runs = comparison.runs
     labels = run_labels(runs)
     ids = run_labels(runs, variant=False)  # small plots side by side: no room for more
     kpis = [store.kpis(run.id) for run in runs]
     plotted = plotted_kpis(kpis)
     states = [mean_states(store.replications(run.id)) for run in runs]
-    toggle = {**({"all": "1"} if not every else {}), "runs": ",".join(r.short_id for r in runs)}
+    toggle = {**({"all": "1"} if not every else {}), **address}
     return [
         html.Div(
             [

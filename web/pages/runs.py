@@ -9,6 +9,7 @@ from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 
 from twin.record.store import RunInfo, RunStore, StoreError
 from twin.record.summary import kpi_estimate, number
+from web.compare_tables import experiment_href, parameters_label
 from web.context import WebContext
 from web.pages import Page
 from web.shell import empty
@@ -21,7 +22,8 @@ STATUSES = ("complete", "running", "failed", "interrupted")
 
 def layout(context: WebContext, query: dict[str, str]) -> html.Div:
     store = context.store()
-    if not store.runs():
+    recorded = store.runs()
+    if not recorded:
         return empty(
             f"No runs in {context.folder} yet. Record one from a terminal, then reload:",
             "twin run scenarios/bottling_line.yaml",
@@ -50,6 +52,13 @@ def layout(context: WebContext, query: dict[str, str]) -> html.Div:
     # A what-if starts a run: not offered in a read-only app.
     whatif = not context.read_only
     whatif_column = [{"name": "", "id": "whatif", "presentation": "markdown"}] if whatif else []
+    # Runs of a sweep name their experiment; a store without any has no need of the column.
+    experiments = any(run.experiment for run in recorded)
+    experiment_column = (
+        [{"name": "experiment", "id": "experiment", "presentation": "markdown"}]
+        if experiments
+        else []
+    )
     return html.Div(
         [
             html.H1("Runs"),
@@ -62,6 +71,7 @@ def layout(context: WebContext, query: dict[str, str]) -> html.Div:
                     {"name": "started (UTC)", "id": "started"},
                     {"name": "scenario", "id": "scenario"},
                     {"name": "variant", "id": "variant"},
+                    *experiment_column,
                     {"name": "status", "id": "status"},
                     {"name": "reps", "id": "reps"},
                     *({"name": f"{label} ± 95 %", "id": name} for name, label in KPIS),
@@ -119,13 +129,15 @@ STATUS_STYLES = [
 def rows(
     store: RunStore, search: str = "", status: str | None = None, *, whatif: bool = False
 ) -> list[dict]:
-    """The table's rows, newest first: one per run that matches the search and status
-    (``whatif``: each with a link to ask what if)."""
+    """The table's rows, newest first: one per run that matches the search (in its id,
+    scenario, variant or experiment) and status (``whatif``: each with a link to ask what if)."""
     faults = store.fault_counts()
     needle = (search or "").strip().lower()
     found = []
     for run in reversed(store.runs(status=status or None)):
-        if needle and needle not in f"{run.id} {run.scenario_name} {run.variant}".lower():
+        searched = f"{run.id} {run.scenario_name} {run.variant} {parameters_label(run)}"
+        searched += f" {run.experiment or ''}"
+        if needle and needle not in searched.lower():
             continue
         found.append(row(store, run, faults.get(run.id, 0)))
         if whatif:
@@ -146,13 +158,22 @@ def row(store: RunStore, run: RunInfo, faults: int) -> dict:
         "run_id": run.id,
         "started": run.started_at.replace("T", " ")[:16],
         "scenario": run.scenario_name,
-        "variant": run.variant or "—",
+        "variant": parameters_label(run) or run.variant or "—",
+        "experiment": experiment_cell(run.experiment),
         "status": status,
         "reps": f"{done}/{run.replications}",
     }
     for name, _ in KPIS:
         found[name] = _estimate(kpis.get(name))
     return found
+
+
+def experiment_cell(experiment: str | None) -> str:
+    """The experiment a run is a variant of (short id), and a link to compare all of its
+    runs; a dash for a run of its own."""
+    if not experiment:
+        return "—"
+    return f"{experiment[:8]} · [compare all]({experiment_href(experiment)})"
 
 
 def _estimate(values: list[float] | None) -> str:
