@@ -58,3 +58,10 @@ def test_check_builds_a_replication_and_finds_what_only_building_finds():
         twin.check(scenario)
     assert caught.value.where == "--set loader.place=[5, 0, 0.8]"
     assert "beyond the arm's reach" in caught.value.message
+
+
+def test_a_scenario_file_runs_as_its_loaded_scenario_does(tmp_path):
+    (tmp_path / "line.yaml").write_text(LINE, encoding="utf-8")
+    from_file = twin.run(tmp_path / "line.yaml", record=False, workers=1)
+    loaded = twin.run(twin.load(tmp_path / "line.yaml"), record=False, workers=1)
+    assert from_file.kpis["wip"].values == loaded.kpis["wip"].values

@@ -100,7 +100,7 @@ def check(scenario: Scenario, fidelity: str | None = None) -> None:
 
 
 def run(
-    scenario: Scenario,
+    scenario: Scenario | str | Path,
     *,
     replications: int | None = None,
     seed: int | None = None,
@@ -117,8 +117,9 @@ def run(
     max_replications: int | None = None,
     warmup: str | float | None = None,
 ) -> RunResult:
-    """Run every replication of ``scenario`` and return its KPIs (``result.kpis[name]`` has
-    ``mean``, ``ci95`` and ``values``), element figures and ``run_id``.
+    """Run every replication of ``scenario`` (loaded, or a file) and return its KPIs
+    (``result.kpis[name]`` has ``mean``, ``ci95`` and ``values``), element figures and
+    ``run_id``.
 
     ``replications``, ``seed`` and ``horizon`` override the scenario's run settings (and are
     recorded as overrides, like ``--set run.seed=7``). With ``record`` (the default) the run
@@ -139,6 +140,11 @@ def run(
     which is not one of the run's replications; the run records the warm-up it used.
     """
     import dataclasses
+
+    from twin.scenario import Scenario
+
+    if not isinstance(scenario, Scenario):
+        scenario = load(scenario)
 
     from twin.errors import TwinError
     from twin.experiment import run_experiment

@@ -102,7 +102,9 @@ class LocalPool:
                 if fruitless > MAX_FRUITLESS_RESTARTS:
                     raise TwinError(
                         f"the worker processes died {fruitless} times in a row before a job "
-                        "ended (out of memory?); run with --workers 1 to see the error"
+                        "ended: out of memory, or (from a Python script) a script without the "
+                        '`if __name__ == "__main__":` guard, which every worker runs again on '
+                        "start; guard it, or run with workers=1 (--workers 1) to see the error"
                     ) from None
             except BaseException:  # Ctrl-C or the caller stopped: nothing more starts
                 self._drop(cancel=True)
