@@ -225,3 +225,19 @@ def test_a_worker_killed_mid_run_costs_time_but_not_the_numbers(tmp_path):
     victim, unfinished = killed[0]
     assert unfinished and survivors == [a for a in running.workers if a != victim]
     assert ran(result, tmp_path) == reference
+
+
+def test_a_sweep_on_the_cluster_gives_every_variant_the_numbers_and_log_of_a_sweep_here(
+    cluster, tmp_path
+):
+    def swept(name: str, **where) -> list:
+        folder = tmp_path / name
+        result = twin.run_sweep(short_line(2), "b1.capacity=1..3", store=folder, **where)
+        store = RunStore(folder)
+        return [
+            (v.parameters, v.kpis["throughput_per_hour"].values, v.kpis["wip"].values,
+             store.get(v.run_id).log_sha256)
+            for v in result.variants
+        ]  # fmt: skip
+
+    assert swept("cluster", cluster=cluster.address) == swept("here", workers=1)

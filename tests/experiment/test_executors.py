@@ -124,3 +124,42 @@ def test_a_local_dask_cluster_gives_the_same_results(tmp_path):
 
     assert _figures(remote) == _figures(here)
     assert remote_info.log_sha256 == here_info.log_sha256
+
+
+@pytest.mark.slow  # two pools of processes started
+def test_a_worker_killed_mid_sweep_costs_time_but_not_the_numbers(tmp_path):
+    from twin.experiment.sweep import Sweep
+
+    def swept(executor, name: str, on_progress=None) -> list:
+        store = RunStore(tmp_path / name)
+        sweep = Sweep(
+            twin.load(SCENARIO, set=SHORT), store=store, executor=executor,
+            on_progress=on_progress,
+        )  # fmt: skip
+        variants = sweep.evaluate([{"b1.capacity": b} for b in (1, 2, 3)])
+        return [
+            (v.parameters, [r.kpis for r in v.replications], store.get(v.run_id).log_sha256,
+             store.get(v.run_id).status)
+            for v in variants
+        ]  # fmt: skip
+
+    gate = tmp_path / "held.pid"
+    pool = LocalPool(2)
+    killed = []
+
+    def kill_the_held_worker(progress) -> None:
+        # A replication has ended; replication 1 of the first variant is held by its worker.
+        if not killed:
+            deadline = time.monotonic() + 30.0
+            while not gate.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            pid = int(gate.read_text())
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    with pool:
+        pooled = swept(Holding(pool, gate), "pool", kill_the_held_worker)
+
+    assert len(killed) == 1 and pool.restarts == 1
+    assert pooled == swept(InProcess(), "here")
+    assert {status for *_, status in pooled} == {"complete"}
