@@ -386,7 +386,7 @@ def serve_suite(
 
 
 if TYPE_CHECKING:
-    from twin.experiment.sweep import SweepProgress, SweepResult
+    from twin.experiment.variants import SweepProgress, SweepResult
 
 
 def run_sweep(

@@ -33,7 +33,7 @@ from twin.errors import ScenarioError, TwinError
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-    from twin.experiment.sweep import SweepProgress, SweepResult
+    from twin.experiment.variants import SweepProgress, SweepResult
 
 DESIGNS = ("grid", "lhs")
 # The KPIs the ranked table shows beside the one it ranks by.

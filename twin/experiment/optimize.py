@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from twin.errors import TwinError
 from twin.experiment.design import Parameter
 from twin.experiment.pilot import PilotWarmup
-from twin.experiment.sweep import Sweep, VariantResult, check_kpi
+from twin.experiment.sweep import Sweep, check_kpi
+from twin.experiment.variants import VariantResult
 from twin.scenario import Scenario
 from twin.stats import Estimate
 
