@@ -151,7 +151,6 @@ def run(
     from twin.experiment.adaptive import max_replications_for, precision_target
     from twin.experiment.executors import executor_for
     from twin.experiment.pilot import pilot_warmup, with_warmup
-    from twin.record import RunStore
 
     auto_warmup = isinstance(warmup, str) and warmup.strip() == "auto"
     settings = [
@@ -188,9 +187,7 @@ def run(
         found = pilot_warmup(scenario, fidelity=fidelity)
         if found.steady:
             scenario = with_warmup(scenario, found.warmup_s)
-    run_store = None
-    if record:
-        run_store = store if isinstance(store, RunStore) else RunStore(store)
+    run_store = _run_store(store, record)
     executor = executor_for(workers, cluster)
     try:
         result = run_experiment(
@@ -200,8 +197,7 @@ def run(
             label=label,
             on_progress=on_progress,
             executor=executor,
-            # Asked for workers are used; by default only where they pay for their start.
-            parallel_from_s=POOL_WORTH_S if workers is None and cluster is None else None,
+            parallel_from_s=_parallel_from_s(workers, cluster),
             only_replication=only_replication,
             precision=precision,
             max_replications=max_replications,
@@ -440,7 +436,6 @@ def run_sweep(
     from twin.experiment.executors import executor_for
     from twin.experiment.sweep import check_kpi
     from twin.experiment.sweep import run_sweep as run_variants
-    from twin.record import RunStore
 
     base, _ = _with_run_settings(
         scenario,
@@ -468,9 +463,7 @@ def run_sweep(
         raise TwinError(
             "max_replications bounds a run to a precision; give precision= too, e.g. precision='2%'"
         )
-    run_store = None
-    if record:
-        run_store = store if isinstance(store, RunStore) else RunStore(store)
+    run_store = _run_store(store, record)
     executor = executor_for(workers, cluster)
     try:
         return run_variants(
@@ -482,8 +475,7 @@ def run_sweep(
             on_progress=on_progress,
             rank_by=rank_by,
             maximize=maximize,
-            # Asked for workers are used; by default only where they pay for their start.
-            parallel_from_s=POOL_WORTH_S if workers is None and cluster is None else None,
+            parallel_from_s=_parallel_from_s(workers, cluster),
             precision=target,
             max_replications=cap,
             warmup=found,
@@ -540,7 +532,6 @@ def optimize(
     from twin.experiment.optimize import Constraint, Goal, check_goal
     from twin.experiment.optimize import optimize as search
     from twin.experiment.sweep import Sweep
-    from twin.record import RunStore
 
     if (maximize is None) == (minimize is None):
         raise TwinError("give one of maximize= or minimize=: the KPI (or total_buffer) to optimise")
@@ -563,9 +554,7 @@ def optimize(
     found = None
     if warmup == "auto":  # after every check: the pilot takes a replication's time
         base, found = _with_run_settings(base, (), warmup, fidelity)
-    run_store = None
-    if record:
-        run_store = store if isinstance(store, RunStore) else RunStore(store)
+    run_store = _run_store(store, record)
     executor = executor_for(workers, cluster)
     try:
         sweep = Sweep(
@@ -573,8 +562,7 @@ def optimize(
             store=run_store,
             executor=executor,
             fidelity=fidelity,
-            # Asked for workers are used; by default only where they pay for their start.
-            parallel_from_s=POOL_WORTH_S if workers is None and cluster is None else None,
+            parallel_from_s=_parallel_from_s(workers, cluster),
         )
         return search(
             sweep,
@@ -620,3 +608,19 @@ def _with_run_settings(
     check(base, fidelity)
     found = pilot_warmup(base, fidelity=fidelity)
     return (with_warmup(base, found.warmup_s) if found.steady else base), found
+
+
+def _run_store(store: RunStore | str | Path | None, record: bool) -> RunStore | None:
+    """Where a run goes: ``store`` (a store or its folder; by default ``$TWIN_STORE`` or
+    ``./twin-runs``), or nowhere without ``record``."""
+    from twin.record import RunStore
+
+    if not record:
+        return None
+    return store if isinstance(store, RunStore) else RunStore(store)
+
+
+def _parallel_from_s(workers: int | None, cluster: str | None) -> float | None:
+    """Workers asked for are used; by default only where they pay for their start: when the
+    rest of the replications would take at least ``POOL_WORTH_S`` here."""
+    return POOL_WORTH_S if workers is None and cluster is None else None
