@@ -176,41 +176,48 @@ class RunStore:
         label = " ".join((label or "").split()) or None
         lock = _Lock(self.folder / "locks" / f"{run_id}.lock")
         log_file = f"logs/{run_id}.parquet" if record_log else None
-        self._db.execute(
-            "INSERT INTO runs (id, scenario_name, scenario_source, scenario_text, scenario_sha256,"
-            " overrides, seed, replications, horizon_s, warmup_s, versions, started_at, status,"
-            " recorded, log_file, host, pid, label, experiment, parameters)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
-            (
-                run_id,
-                scenario_name,
-                scenario_source,
-                scenario_text,
-                scenario_sha256,
-                json.dumps(overrides),
-                seed,
-                replications,
-                horizon_s,
-                warmup_s,
-                json.dumps(versions()),
-                _now(),
-                int(record_log),
-                log_file,
-                socket.gethostname(),
-                os.getpid(),
-                label,
-                experiment,
-                None if parameters is None else json.dumps(parameters),
-            ),
-        )
         from twin.record.log_writer import LogWriter
 
         try:
+            self._db.execute(
+                "INSERT INTO runs (id, scenario_name, scenario_source, scenario_text,"
+                " scenario_sha256, overrides, seed, replications, horizon_s, warmup_s, versions,"
+                " started_at, status, recorded, log_file, host, pid, label, experiment,"
+                " parameters)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    scenario_name,
+                    scenario_source,
+                    scenario_text,
+                    scenario_sha256,
+                    json.dumps(overrides),
+                    seed,
+                    replications,
+                    horizon_s,
+                    warmup_s,
+                    json.dumps(versions()),
+                    _now(),
+                    int(record_log),
+                    log_file,
+                    socket.gethostname(),
+                    os.getpid(),
+                    label,
+                    experiment,
+                    None if parameters is None else json.dumps(parameters),
+                ),
+            )
             log = LogWriter(self.folder / log_file) if record_log else None
         except OSError as exc:
             self._finish(run_id, "failed", f"the log writer could not start: {exc}", None)
             lock.release()
             raise StoreError(f"cannot record run {run_id[:8]}: {exc}") from None
+        except KeyboardInterrupt:
+            # Ctrl-C while the run is entered or its log writer starts (it takes a moment): the
+            # run is stored as what it is, not left for the next reader to find abandoned.
+            self._finish(run_id, "interrupted", "interrupted by the user", None)
+            lock.release()
+            raise
         return RunWriter(self, run_id, lock, log)
 
     # Reading -------------------------------------------------------------------------------
