@@ -29,7 +29,7 @@ from twin.errors import ScenarioError, TwinError
 from twin.units import format_duration, parse_duration_s
 
 if TYPE_CHECKING:
-    from twin.experiment.optimize import OptimizationResult, Trial
+    from twin.experiment.optimize import OptimizationResult
 
 # Exit status when no variant met the constraints: the question asked has no answer yet.
 NONE_FEASIBLE = 1
@@ -128,6 +128,8 @@ def optimize(
     folder = None if no_record else (store or default_folder())
     to_stdout = json_path is not None and str(json_path) == "-"
     console = console_for(stderr=to_stdout)
+    from twin.cli.progress import TrialBar
+
     bar = TrialBar(loaded.name, trials, Console(stderr=True))
     try:
         with bar if bar.shown else contextlib.nullcontext():
@@ -159,37 +161,6 @@ def optimize(
         write_json(result.to_json(), json_path)
     if not result.best:
         raise typer.Exit(NONE_FEASIBLE)
-
-
-class TrialBar:
-    """A bar on stderr over the optimiser's trials; gone when it ends."""
-
-    def __init__(self, name: str, trials: int | None, console: Console) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self._bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:.0f} trials"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        )
-        self._task = self._bar.add_task(f"{name} · optimising", total=trials)
-
-    @property
-    def shown(self) -> bool:
-        return self._bar.console.is_terminal
-
-    def __enter__(self) -> TrialBar:
-        self._bar.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._bar.__exit__(*exc)
-
-    def __call__(self, trial: Trial) -> None:
-        self._bar.update(self._task, completed=trial.number + 1)
 
 
 def best_table(result: OptimizationResult) -> Table:

@@ -1,4 +1,5 @@
-"""The progress bar of `twin run`: simulated time (or parts) over all replications, with an ETA."""
+"""The progress bars of `twin run` (simulated time over all replications), `twin sweep` (every
+replication of every variant) and `twin optimize` (its trials), on one transient rich bar."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from rich.progress import (
 
 from twin.units import format_duration
 
-if TYPE_CHECKING:  # the run's report type; the engine itself is not loaded for a bar
+if TYPE_CHECKING:  # the reports' types; the engine itself is not loaded for a bar
     from twin.experiment import Progress as RunProgress
+    from twin.experiment.optimize import Trial
+    from twin.experiment.variants import SweepProgress
 
 UPDATE_EVERY_S = 0.1
 
@@ -36,22 +39,17 @@ def describe(name: str, progress: RunProgress) -> str:
     return f"{where} · {format_duration(now_s)} / {format_duration(horizon_s)} simulated"
 
 
-class ProgressBar:
-    """A bar on stderr, fed with ``twin.experiment.Progress`` reports; gone when the run ends."""
+class Bar:
+    """A bar on stderr, seen only on a terminal and gone when the work ends. Reports may come
+    faster than anyone reads them: a few a second are passed on, and the last one."""
 
-    def __init__(self, name: str, console: Console) -> None:
-        self.name = name
+    def __init__(self, console: Console, *columns) -> None:
         self._bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f} %"),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            TimeElapsedColumn(),
+            *columns,
             console=console,
             transient=True,
             # Drawing the bar competes with the run for the interpreter: four times a second
-            # is smooth enough for a bar that moves by simulated hours.
+            # is smooth enough.
             refresh_per_second=4,
         )
         self._task: TaskID | None = None
@@ -62,25 +60,80 @@ class ProgressBar:
         """Whether the bar is seen at all (on a terminal; not when stderr goes to a file)."""
         return self._bar.console.is_terminal
 
-    def __enter__(self) -> ProgressBar:
+    def __enter__(self) -> Bar:
         self._bar.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         self._bar.__exit__(*exc)
 
-    def __call__(self, progress: RunProgress) -> None:
-        # Reports may come faster than anyone reads them: a few a second are passed on (and
-        # the end of each replication), as each costs the run a little.
+    def show(self, description: str, done: float, total: float | None, *, last: bool) -> None:
+        """Move the bar to ``done`` of ``total`` (None: not known), unless it moved a moment
+        ago and this is not the ``last`` report of a stretch of work."""
         now_s = time.monotonic()
-        ended = progress.within >= progress.per_replication
-        if now_s < self._next_update_s and not ended:
+        if now_s < self._next_update_s and not last:
             return
         self._next_update_s = now_s + UPDATE_EVERY_S
-        description = describe(self.name, progress)
         if self._task is None:
-            self._task = self._bar.add_task(description, total=progress.total)
-        # The total grows when a run to a precision adds replications.
-        self._bar.update(
-            self._task, total=progress.total, completed=progress.done, description=description
+            self._task = self._bar.add_task(description, total=total)
+        # The total grows when a precision target adds replications.
+        self._bar.update(self._task, total=total, completed=done, description=description)
+
+
+class ProgressBar(Bar):
+    """`twin run`'s bar, fed with ``twin.experiment.Progress`` reports."""
+
+    def __init__(self, name: str, console: Console) -> None:
+        super().__init__(
+            console,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f} %"),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TimeElapsedColumn(),
         )
+        self.name = name
+
+    def __call__(self, progress: RunProgress) -> None:
+        ended = progress.within >= progress.per_replication
+        self.show(describe(self.name, progress), progress.done, progress.total, last=ended)
+
+
+class SweepBar(Bar):
+    """`twin sweep`'s bar over every replication of every variant."""
+
+    def __init__(self, name: str, console: Console) -> None:
+        super().__init__(
+            console,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:.0f}/{task.total:.0f} replications"),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
+        self.name = name
+
+    def __call__(self, progress: SweepProgress) -> None:
+        description = f"{self.name} · {progress.variants} variants"
+        last = progress.done >= progress.total
+        self.show(description, progress.done, progress.total, last=last)
+
+
+class TrialBar(Bar):
+    """`twin optimize`'s bar over its trials (of ``trials``, or open-ended with a timeout)."""
+
+    def __init__(self, name: str, trials: int | None, console: Console) -> None:
+        super().__init__(
+            console,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:.0f} trials"),
+            TimeElapsedColumn(),
+        )
+        self.description = f"{name} · optimising"
+        self.trials = trials
+
+    def __call__(self, trial: Trial) -> None:
+        done = trial.number + 1
+        self.show(self.description, done, self.trials, last=done == self.trials)

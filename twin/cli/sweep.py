@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,14 +30,11 @@ from twin.cli.experiment_options import (
 from twin.errors import ScenarioError, TwinError
 
 if TYPE_CHECKING:
-    from rich.progress import TaskID
-
-    from twin.experiment.variants import SweepProgress, SweepResult
+    from twin.experiment.variants import SweepResult
 
 DESIGNS = ("grid", "lhs")
 # The KPIs the ranked table shows beside the one it ranks by.
 SHOWN_KPIS = ("throughput_per_hour", "lead_time_s", "wip")
-UPDATE_EVERY_S = 0.1
 # Exit status of a sweep in which some replication failed (the other variants are stored).
 SOME_FAILED = 1
 
@@ -164,6 +160,8 @@ def _sweep(
     folder = None if no_record else (store or default_folder())
     to_stdout = json_path is not None and str(json_path) == "-"
     console = console_for(stderr=to_stdout)
+    from twin.cli.progress import SweepBar
+
     bar = SweepBar(loaded.name, Console(stderr=True))
     shown = bar.shown
     try:
@@ -238,52 +236,6 @@ def _interrupted(stopped: KeyboardInterrupt, *, recorded: bool) -> None:
         )
     Console(stderr=True, soft_wrap=True).print(f"[bold yellow]interrupted:[/] {said}")
     raise typer.Exit(INTERRUPTED)
-
-
-class SweepBar:
-    """A bar on stderr over every replication of every variant; gone when the sweep ends."""
-
-    def __init__(self, name: str, console: Console) -> None:
-        self.name = name
-        # Imported here, as the run store is: `twin --help` stays quick.
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:.0f}/{task.total:.0f} replications"),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-            refresh_per_second=4,
-        )
-        self._task: TaskID | None = None
-        self._next_update_s = 0.0
-
-    @property
-    def shown(self) -> bool:
-        return self._bar.console.is_terminal
-
-    def __enter__(self) -> SweepBar:
-        self._bar.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._bar.__exit__(*exc)
-
-    def __call__(self, progress: SweepProgress) -> None:
-        now_s = time.monotonic()
-        if now_s < self._next_update_s and progress.done < progress.total:
-            return
-        self._next_update_s = now_s + UPDATE_EVERY_S
-        description = f"{self.name} · {progress.variants} variants"
-        if self._task is None:
-            self._task = self._bar.add_task(description, total=progress.total)
-        # The total grows when a precision target adds replications.
-        self._bar.update(
-            self._task, completed=progress.done, total=progress.total, description=description
-        )
 
 
 def unit_of(kpi: str) -> str:
