@@ -141,32 +141,21 @@ def run(
     """
     import dataclasses
 
-    from twin.scenario import Scenario
-
-    if not isinstance(scenario, Scenario):
-        scenario = load(scenario)
-
     from twin.errors import TwinError
     from twin.experiment import run_experiment
     from twin.experiment.adaptive import max_replications_for, precision_target
     from twin.experiment.executors import executor_for
-    from twin.experiment.pilot import pilot_warmup, with_warmup
 
-    auto_warmup = isinstance(warmup, str) and warmup.strip() == "auto"
-    settings = [
-        f"run.{name}={value}"
-        for name, value in (
-            ("replications", replications),
-            ("seed", seed),
-            ("horizon", horizon),
-            ("warmup", None if auto_warmup else warmup),
-        )
-        if value is not None
-    ]
-    if settings:
-        scenario = loads(
-            scenario.text, source=scenario.source, set=[*scenario.overrides, *settings]
-        )
+    auto_warmup = _is_auto(warmup)
+    scenario, _ = _with_run_settings(
+        scenario,
+        (),
+        None if auto_warmup else warmup,
+        fidelity,
+        replications=replications,
+        seed=seed,
+        horizon=horizon,
+    )
     if precision is not None:  # checked before the pilot, which takes a replication's time
         precision_target(precision, scenario)
         max_replications = max_replications_for(scenario, max_replications)
@@ -183,10 +172,7 @@ def run(
                 f"{only_replication} is seen again with the warm-up its run recorded; give "
                 "that warm-up (--warmup 41min)"
             )
-        check(scenario, fidelity)
-        found = pilot_warmup(scenario, fidelity=fidelity)
-        if found.steady:
-            scenario = with_warmup(scenario, found.warmup_s)
+        scenario, found = _with_run_settings(scenario, (), "auto", fidelity)
     run_store = _run_store(store, record)
     executor = executor_for(workers, cluster)
     try:
@@ -440,7 +426,7 @@ def run_sweep(
     base, _ = _with_run_settings(
         scenario,
         settings,
-        None if warmup == "auto" else warmup,
+        None if _is_auto(warmup) else warmup,
         fidelity,
         replications=replications,
         seed=seed,
@@ -451,7 +437,7 @@ def run_sweep(
     check_against(base, parameters)
     check_kpi(base, rank_by)
     found = None
-    if warmup == "auto":  # after every check: the pilot takes a replication's time
+    if _is_auto(warmup):  # after every check: the pilot takes a replication's time
         base, found = _with_run_settings(base, (), warmup, fidelity)
     target, cap = None, None
     if precision is not None:
@@ -539,7 +525,7 @@ def optimize(
     base, _ = _with_run_settings(
         scenario,
         settings,
-        None if warmup == "auto" else warmup,
+        None if _is_auto(warmup) else warmup,
         fidelity,
         replications=replications,
         seed=seed,
@@ -552,7 +538,7 @@ def optimize(
     if trials is None and timeout_s is None:
         raise TwinError("an optimisation needs a budget: give trials= or timeout_s=")
     found = None
-    if warmup == "auto":  # after every check: the pilot takes a replication's time
+    if _is_auto(warmup):  # after every check: the pilot takes a replication's time
         base, found = _with_run_settings(base, (), warmup, fidelity)
     run_store = _run_store(store, record)
     executor = executor_for(workers, cluster)
@@ -588,13 +574,13 @@ def _with_run_settings(
     fidelity: str | None,
     **run: object,
 ):
-    """The scenario every variant of an experiment starts from: ``settings`` and the run
-    settings given applied, and the warm-up set — by hand, or with ``"auto"`` found by
+    """The scenario a run (or every variant of an experiment) starts from: ``settings`` and
+    the run settings given applied, and the warm-up set — by hand, or with ``"auto"`` found by
     MSER-5 on a pilot replication (then also returned, else None)."""
     from twin.experiment.pilot import pilot_warmup, with_warmup
     from twin.scenario import Scenario
 
-    auto = isinstance(warmup, str) and warmup.strip() == "auto"
+    auto = _is_auto(warmup)
     given = [*run.items(), ("warmup", None if auto else warmup)]
     extra = [*settings, *(f"run.{name}={value}" for name, value in given if value is not None)]
     if not isinstance(scenario, Scenario):
@@ -624,3 +610,8 @@ def _parallel_from_s(workers: int | None, cluster: str | None) -> float | None:
     """Workers asked for are used; by default only where they pay for their start: when the
     rest of the replications would take at least ``POOL_WORTH_S`` here."""
     return POOL_WORTH_S if workers is None and cluster is None else None
+
+
+def _is_auto(warmup: str | float | None) -> bool:
+    """``warmup="auto"``: found by a pilot replication, not given."""
+    return isinstance(warmup, str) and warmup.strip() == "auto"
