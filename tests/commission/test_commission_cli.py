@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from commission.report_in_chromium import report_page
 from conftest import ROOT, twin_commands
 
 from twin.record import RunStore
@@ -22,7 +23,6 @@ from twin.record import RunStore
 SORTING = ROOT / "scenarios" / "sorting_station" / "sorting_station.yaml"
 PROGRAMS = Path(__file__).with_name("programs")
 ARTIFACTS = ROOT / "test-artifacts" / "commission"
-CHROMIUM = Path("/usr/bin/chromium")
 
 # Seeded bug -> the case that shows it and the checks it must fail (no others).
 SEEDED = {
@@ -94,24 +94,11 @@ def test_the_report_of_a_failure_renders_in_chromium_with_its_trace(seeded):
     document = report.read_text(encoding="utf-8")
     assert "Commissioning: Sorting station" in document
     assert "belt held briefly: failed at 14.370 s (triggered at 12.370 s, dotted)" in document
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing; `make test` installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-background-networking"]
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(report.as_uri())
+    with report_page(report.as_uri()) as (page, errors):
         page.wait_for_selector(".js-plotly-plot .scatterlayer")
         traces = page.locator(".js-plotly-plot").first.locator(".scatterlayer .trace").count()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
-        browser.close()
     assert errors == []
     assert traces == 2  # belt.run and panel.running, the signals the check reads
 

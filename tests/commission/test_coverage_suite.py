@@ -5,9 +5,8 @@ whose controller is not a Structured Text program is refused before anything run
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from commission.report_in_chromium import report_page
 from conftest import ROOT, twin_commands
 
 import twin
@@ -18,7 +17,6 @@ from twin.record import RunStore
 from web.commission_report import suite_html
 
 SORTING = ROOT / "scenarios" / "sorting_station" / "sorting_station.yaml"
-CHROMIUM = Path("/usr/bin/chromium")
 
 # A belt whose program stops it from its 31st scan on (3 s at 100 ms): a short case never
 # gets there, a long one does.
@@ -84,22 +82,9 @@ def test_the_sorting_station_good_case_shows_its_coverage_and_the_report_its_sou
     ) in document
     assert '<tr class="cov-partial" id="cov-line-36">' in document
     assert '<span class="branch untaken">ELSE ×0</span>' in document
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing; `make test` installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-background-networking"]
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(report.as_uri() + "#cov-line-36")
+    with report_page(report.as_uri() + "#cov-line-36") as (page, errors):
         rows = page.locator(".coverage-source tr").count()
         missed = page.locator(".coverage-source tr.cov-missed").count()
-        browser.close()
     assert errors == []
     assert rows == len(SORTING.with_name("sorter.st").read_text().splitlines())
     assert missed == 2  # lines 37 and 45

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from commission.report_in_chromium import report_page
 from conftest import twin_commands
 
 from twin.record import RunStore
@@ -40,7 +41,6 @@ KILLERS, PROGRAM, SURVIVORS, write_cell = (
     _cell.write_cell,
 )
 UI = "http://127.0.0.1:8050"
-CHROMIUM = Path("/usr/bin/chromium")
 SURVIVOR_HEADING = re.compile(r"^(M\d\d) ([a-z-]+), line (\d+):$")
 PROGRESS = re.compile(r"^(M\d\d) [a-z-]+ line \d+: (killed by (.+)|survived)$")
 
@@ -96,25 +96,12 @@ def test_the_report_carries_the_mutation_section_and_names_each_run(told):
 @pytest.mark.slow
 def test_the_mutation_section_renders_in_chromium(told):
     folder, _, _ = told
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing; `make test` installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-background-networking"]
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto((folder / "mutation.html").as_uri())
+    with report_page((folder / "mutation.html").as_uri()) as (page, errors):
         shown = page.locator("#mutation pre.diff").count()
         score = page.locator("#mutation-summary").inner_text()
         added = page.locator("#mutation pre.diff span.add").first.evaluate(
             "e => getComputedStyle(e).backgroundColor"
         )
-        browser.close()
     assert errors == []
     assert shown == 4
     assert score == "Mutation score: 66.7 % (8 of 12 killed, 4 survived) — surviving mutants"
