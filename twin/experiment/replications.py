@@ -26,6 +26,7 @@ from twin.plant.build import build, check_plant
 from twin.plant.controls import Controls, prepare_controls
 from twin.record import RunStore
 from twin.record.plain import json_safe
+from twin.record.store import RunWriter
 from twin.record.summary import element_means, kpi_estimates
 from twin.scenario import Scenario
 from twin.stats import Estimate
@@ -230,14 +231,7 @@ def run_experiment(
     def ended(result: ReplicationResult) -> None:
         results.append(result)
         if writer is not None:
-            writer.add_replication(
-                result.replication,
-                kpis=result.kpis,
-                elements=result.elements,
-                end_s=result.end_s,
-                parts_out=result.parts_out,
-                faults=result.faults,
-            )
+            store_replication(writer, result)
         if on_progress is not None:
             # A replication ending on its part count before the horizon is whole too.
             done = run.horizon_s if run.horizon_s is not None else result.end_s
@@ -333,6 +327,18 @@ def _gather(executor: Executor, jobs: list[ReplicationJob], writer, ended) -> No
         ended(outcome.result)
 
     gather(executor, jobs, deliver)
+
+
+def store_replication(writer: RunWriter, result: ReplicationResult) -> None:
+    """Store one ended replication's KPIs, element figures and faults in its run."""
+    writer.add_replication(
+        result.replication,
+        kpis=result.kpis,
+        elements=result.elements,
+        end_s=result.end_s,
+        parts_out=result.parts_out,
+        faults=result.faults,
+    )
 
 
 def gather(

@@ -15,7 +15,7 @@ from twin.experiment.design import label, setting
 from twin.experiment.executors import Executor, InProcess
 from twin.experiment.jobs import ReplicationJob, ReplicationOutcome, controls_for
 from twin.experiment.precision import PrecisionTarget, first_batch
-from twin.experiment.replications import failure_message, gather
+from twin.experiment.replications import failure_message, gather, store_replication
 from twin.experiment.variants import (
     DEFAULT_KPI,
     SweepFailure,
@@ -189,14 +189,7 @@ class Sweep:
             result = outcome.result
             if writer is not None:
                 writer.add_log(result.replication, outcome.log)
-                writer.add_replication(
-                    result.replication,
-                    kpis=result.kpis,
-                    elements=result.elements,
-                    end_s=result.end_s,
-                    parts_out=result.parts_out,
-                    faults=result.faults,
-                )
+                store_replication(writer, result)
             variant.replications.append(result)
             if self.precision is None and len(variant.replications) == wanted:
                 variant.status = "complete"
